@@ -1,0 +1,88 @@
+# Terrain: build, test and run. `make help` lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# A fresh Debian machine set up from go.dev has Go in /usr/local/go without
+# it being on PATH yet.
+ifeq ($(shell command -v go 2>/dev/null),)
+export PATH := /usr/local/go/bin:$(PATH)
+endif
+
+# What Fyne (cgo, OpenGL, X11), the PostgreSQL tests and the screenshots
+# need. xorg-dev already pulls the X libraries; they are named so that the
+# list says what Fyne uses. x11-utils brings xwininfo.
+DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev \
+	libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+	postgresql xvfb x11-utils imagemagick
+
+# The app is built as `fyne build` would build it from FyneApp.toml
+# ([Migrations] fyneDo = true); UI tests add Fyne's headless driver.
+APP_TAGS := migrated_fynedo
+UI_TAGS := ci,$(APP_TAGS)
+
+# Under CI, tests really run instead of being replayed from the test cache.
+ifeq ($(CI),true)
+GOTESTFLAGS ?= -count=1
+endif
+export UI_TAGS GOTESTFLAGS
+
+# Every Go file of the repo, minus anything npm may bring in.
+GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
+
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench screenshots icon clean
+
+help:
+	@echo 'make run          start Terrain on a development profile'
+	@echo 'make test         gofmt check, go vet, staticcheck, then every go test'
+	@echo 'make deps         install missing Debian packages and Go modules'
+	@echo 'make lint         gofmt check, go vet and staticcheck only'
+	@echo 'make fmt          gofmt -w every Go file'
+	@echo 'make bench        run the benchmarks'
+	@echo 'make screenshots  screenshots/ of the app under Xvfb, in French and English'
+	@echo 'make icon         redraw Icon.png from tools/icongen'
+	@echo 'make clean        remove built binaries and screenshots'
+
+deps:
+	@scripts/deps.sh $(DEB_PACKAGES)
+	@go mod download
+
+run: deps
+	APP_TAGS=$(APP_TAGS) scripts/run.sh
+
+# The Go tests run beside a throwaway PostgreSQL server, so that
+# TERRAIN_TEST_POSTGRES is always set under `make test`.
+test: lint
+	scripts/with-postgres.sh scripts/go-test.sh
+
+lint: fmt-check vet staticcheck
+
+fmt-check: deps
+	@unformatted="$$(gofmt -l $(GO_FILES))"; \
+	if [[ -n "$$unformatted" ]]; then \
+		echo 'gofmt: these files need formatting (make fmt):'; \
+		echo "$$unformatted"; \
+		exit 1; \
+	fi
+
+fmt:
+	gofmt -w $(GO_FILES)
+
+vet: deps
+	go vet ./...
+
+staticcheck: deps
+	go tool staticcheck ./...
+
+bench: deps
+	scripts/with-postgres.sh go test -tags $(UI_TAGS) -run '^$$' -bench . -benchmem ./...
+
+screenshots: deps
+	APP_TAGS=$(APP_TAGS) scripts/screenshots.sh
+
+icon:
+	go run ./tools/icongen -o Icon.png
+
+clean:
+	rm -rf screenshots terrain terrain-central

@@ -1,0 +1,104 @@
+package domain_test
+
+import (
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"leconsortium.coop/terrain/domain"
+)
+
+func TestFold(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Coopérative", "cooperative"},
+		{"MONTRÉAL", "montreal"},
+		{"Îles", "iles"},
+		{"Œuvre", "oeuvre"},
+		{"cœur", "coeur"},
+		{"Cæsar", "caesar"},
+		{"Straße", "strasse"},
+		{"ẞ", "ss"},
+		{"Montre\u0301al", "montreal"}, // NFD input
+		{"I\u0302les-de-la-Madeleine", "iles de la madeleine"},
+		{"Coopérative de l'Île-d'Orléans", "cooperative de l ile d orleans"},
+		{"  Saint-Jean--sur  Richelieu!! ", "saint jean sur richelieu"},
+		{"Québec, QC G1R 4P5", "quebec qc g1r 4p5"},
+		{"« Les Trois-Pistoles » (siège)", "les trois pistoles siege"},
+		{"ﬁnance", "finance"},
+		{"𝐌𝐎𝐍𝐓𝐑𝐄𝐀𝐋", "montreal"},
+		{"", ""},
+		{"--- !!", ""},
+		{"1160123456", "1160123456"},
+	}
+	for _, tt := range tests {
+		if got := domain.Fold(tt.in); got != tt.want {
+			t.Errorf("Fold(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMatchFolded(t *testing.T) {
+	text := domain.Fold("Coopérative de solidarité La Ruche, Saguenay")
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"saguenay coop", true},
+		{"SOLIDARITÉ", true},
+		{"sol", true},
+		{"", true},
+		{"ruche montreal", false},
+		{"travail", false},
+	}
+	for _, tt := range tests {
+		if got := domain.MatchFolded(text, domain.Fold(tt.query)); got != tt.want {
+			t.Errorf("MatchFolded(%q, %q) = %v, want %v", text, tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestNormalizeText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Montre\u0301al", "Montréal"},
+		{"  Coope\u0301rative  ", "Coopérative"},
+		{"\u212b", "\u00c5"}, // Angstrom sign is canonically Å
+		{"ligne 1\nligne 2", "ligne 1\nligne 2"},
+		{"\t", ""},
+		{"Œuvre", "Œuvre"}, // stored as typed: no folding
+	}
+	for _, tt := range tests {
+		if got := domain.NormalizeText(tt.in); got != tt.want {
+			t.Errorf("NormalizeText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestMemberSearchKey(t *testing.T) {
+	m := domain.Member{Name: "Mutuelle des Îles", Municipality: "Gaspé", NEQ: "1160123456", ContactName: "Josée Côté"}
+	key := m.SearchKey()
+	for _, q := range []string{"iles", "GASPE", "1160123456", "josee cote", "mutuelle gaspe"} {
+		if !domain.MatchFolded(key, domain.Fold(q)) {
+			t.Errorf("search key %q does not match %q", key, q)
+		}
+	}
+}
+
+func FuzzFold(f *testing.F) {
+	for _, s := range []string{"Coopérative", "MONTRÉAL", "Œuvre", "Montre\u0301al", "ẞ", "𝐀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := domain.Fold(s)
+		if again := domain.Fold(got); again != got {
+			t.Fatalf("Fold not idempotent: Fold(%q) = %q, Fold of that = %q", s, got, again)
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("Fold(%q) = %q is not valid UTF-8", s, got)
+		}
+		for _, r := range got {
+			if unicode.IsUpper(r) || unicode.IsMark(r) {
+				t.Fatalf("Fold(%q) = %q keeps %U", s, got, r)
+			}
+		}
+	})
+}

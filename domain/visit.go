@@ -1,0 +1,57 @@
+package domain
+
+// Visit records one meeting between a coordinator and a member. Only the
+// coordinator who wrote it edits it.
+type Visit struct {
+	ID                string    `json:"id"`
+	MemberID          string    `json:"member_id"`
+	CoordinatorID     string    `json:"coordinator_id"`
+	Date              Date      `json:"date"`
+	DurationMinutes   int       `json:"duration_minutes"`
+	Mode              VisitMode `json:"mode"`
+	PeopleMet         string    `json:"people_met"`
+	ServicesDiscussed []string  `json:"services_discussed"`
+	Notes             string    `json:"notes"`
+	Needs             string    `json:"needs"`
+	NextVisit         Date      `json:"next_visit"`
+}
+
+// MaxVisitMinutes bounds a visit's duration: a full day.
+const MaxVisitMinutes = 24 * 60
+
+// Normalize puts the visit's text in stored form and sorts its services.
+func (v *Visit) Normalize() {
+	v.PeopleMet = NormalizeText(v.PeopleMet)
+	v.Notes = NormalizeText(v.Notes)
+	v.Needs = NormalizeText(v.Needs)
+	v.ServicesDiscussed = normalizeIDs(v.ServicesDiscussed)
+}
+
+// Validate checks a normalised visit. A visit cannot be dated after tomorrow
+// (a laptop's zone may be a day off), nor before 2000; the next visit comes
+// after it and within five years.
+func (v Visit) Validate(today Date) error {
+	var c checker
+	c.id("id", v.ID, true)
+	c.id("member_id", v.MemberID, true)
+	c.id("coordinator_id", v.CoordinatorID, true)
+	c.date("date", v.Date, true, earliest, today.AddDays(1))
+	if v.DurationMinutes <= 0 || v.DurationMinutes > MaxVisitMinutes {
+		c.add("duration_minutes", CodeDuration, MaxVisitMinutes)
+	}
+	if !v.Mode.Valid() {
+		c.add("mode", codeOrRequired(string(v.Mode), CodeMode), 0)
+	}
+	c.text("people_met", v.PeopleMet, false, MaxShortText*5)
+	c.services("services_discussed", v.ServicesDiscussed)
+	c.text("notes", v.Notes, false, MaxLongText)
+	c.text("needs", v.Needs, false, MaxLongText)
+	if !v.NextVisit.IsZero() {
+		if !v.Date.IsZero() && !v.NextVisit.After(v.Date) {
+			c.add("next_visit", CodeNextVisit, 0)
+		} else {
+			c.date("next_visit", v.NextVisit, false, earliest, today.AddDays(5*366))
+		}
+	}
+	return describe("visit", c.err())
+}

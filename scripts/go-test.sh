@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs `go test` over every package of the module, in three groups:
+#   - store, sync and central (and their sub-packages) with -race;
+#   - the Fyne UI (app/...) with the headless test driver tags;
+#   - everything else, plain.
+# The groups come from `go list`, so packages added later are picked up and
+# a group that does not exist yet is skipped. Every group runs even when an
+# earlier one fails, so one run shows all the failures; the exit status is
+# non-zero if any failed. Extra flags for every group: GOTESTFLAGS.
+set -euo pipefail
+
+ui_tags="${UI_TAGS:-ci,migrated_fynedo}"
+read -r -a extra <<<"${GOTESTFLAGS:-}"
+
+module="$(go list -m)"
+# Listed first so a broken package fails here instead of shrinking the list.
+packages="$(go list ./...)"
+race=()
+ui=()
+plain=()
+while IFS= read -r pkg; do
+	[[ -n "$pkg" ]] || continue
+	rel="${pkg#"$module"}"
+	rel="${rel#/}"
+	case "$rel" in
+	store | store/* | sync | sync/* | central | central/*) race+=("$pkg") ;;
+	app | app/*) ui+=("$pkg") ;;
+	*) plain+=("$pkg") ;;
+	esac
+done <<<"$packages"
+
+status=0
+if [[ ${#race[@]} -gt 0 ]]; then
+	go test -race "${extra[@]}" "${race[@]}" || status=1
+fi
+if [[ ${#ui[@]} -gt 0 ]]; then
+	go test -tags "$ui_tags" "${extra[@]}" "${ui[@]}" || status=1
+fi
+if [[ ${#plain[@]} -gt 0 ]]; then
+	go test "${extra[@]}" "${plain[@]}" || status=1
+fi
+exit "$status"

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# `make screenshots`: builds the app once, then for every size, language and
+# screen starts it on a private Xvfb display with a fresh demo profile and
+# saves screenshots/LANG-SCREEN.png (the first size) or
+# screenshots/LANG-SCREEN-WxH.png (the others). The app gets TERRAIN_LANG,
+# TERRAIN_PROFILE, TERRAIN_PASSPHRASE, TERRAIN_DEMO=1, TERRAIN_SCREEN and
+# TERRAIN_WINDOW_SIZE=WxH (the display's size: there is no window manager to
+# maximise the window).
+#
+# Settings, all optional:
+#   SCREENS         screens to capture (TERRAIN_SCREEN values), default "members"
+#   LANGS           default "fr en"
+#   SIZES           default "1280x800 1024x640"
+#   WINDOW_NAME     start of the window title to wait for, default "Terrain"
+#   WINDOW_TIMEOUT  seconds to wait for the window, default 60
+#   SETTLE_SECONDS  seconds between the window appearing and the capture, default 3
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+read -r -a screens <<<"${SCREENS:-members}"
+read -r -a langs <<<"${LANGS:-fr en}"
+read -r -a sizes <<<"${SIZES:-1280x800 1024x640}"
+window_name="${WINDOW_NAME:-Terrain}"
+window_timeout="${WINDOW_TIMEOUT:-60}"
+settle="${SETTLE_SECONDS:-3}"
+out_dir=screenshots
+
+for tool in Xvfb xwininfo import; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "screenshots: $tool not found (run: make deps)" >&2
+		exit 1
+	fi
+done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/terrain-shots.XXXXXX")"
+xvfb_pid=""
+app_pid=""
+display=""
+
+stop() {
+	local pid=$1
+	[[ -n "$pid" ]] || return 0
+	kill "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local status=$?
+	stop "$app_pid"
+	stop "$xvfb_pid"
+	rm -rf "$work"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Xvfb picks a free display itself and writes its number once it accepts
+# connections, so two runs (or a developer's own X server) never collide.
+start_xvfb() {
+	local geometry=$1 fifo="$work/displayfd"
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	Xvfb -displayfd 3 -screen 0 "${geometry}x24" -nolisten tcp -noreset 3>"$fifo" 2>"$work/xvfb.log" &
+	xvfb_pid=$!
+	if ! read -r -t 30 display <"$fifo" || [[ -z "$display" ]]; then
+		cat "$work/xvfb.log" >&2
+		echo "screenshots: Xvfb did not start" >&2
+		exit 1
+	fi
+}
+
+# Waits until a top-level window whose title starts with $window_name is
+# mapped, failing early if the app exits first.
+wait_for_window() {
+	local deadline=$((SECONDS + window_timeout)) id
+	while ((SECONDS < deadline)); do
+		if ! kill -0 "$app_pid" 2>/dev/null; then
+			cat "$work/app.log" >&2
+			echo "screenshots: the app exited before showing its window" >&2
+			return 1
+		fi
+		while read -r id; do
+			if DISPLAY=":$display" xwininfo -id "$id" 2>/dev/null | grep -q 'Map State: IsViewable'; then
+				return 0
+			fi
+		done < <(DISPLAY=":$display" xwininfo -root -children 2>/dev/null |
+			grep -F "\"$window_name" | awk '{print $1}')
+		sleep 0.5
+	done
+	cat "$work/app.log" >&2
+	echo "screenshots: no window titled \"$window_name...\" after ${window_timeout}s" >&2
+	return 1
+}
+
+echo "screenshots: building the app"
+go build -tags "${APP_TAGS:-migrated_fynedo}" -o "$work/terrain" .
+mkdir -p "$out_dir"
+
+first=1
+for geometry in "${sizes[@]}"; do
+	start_xvfb "$geometry"
+	suffix=""
+	[[ $first -eq 1 ]] || suffix="-$geometry"
+	for lang in "${langs[@]}"; do
+		for screen in "${screens[@]}"; do
+			profile="$work/profile-$geometry-$lang-$screen"
+			# The binary lives under the temp dir, so Fyne looks for
+			# FyneApp.toml in the working directory: the repo root.
+			DISPLAY=":$display" TERRAIN_LANG="$lang" TERRAIN_PROFILE="$profile" \
+				TERRAIN_PASSPHRASE=demo-passphrase TERRAIN_DEMO=1 TERRAIN_SCREEN="$screen" TERRAIN_WINDOW_SIZE="$geometry" \
+				"$work/terrain" >"$work/app.log" 2>&1 &
+			app_pid=$!
+			wait_for_window
+			sleep "$settle"
+			file="$out_dir/$lang-$screen$suffix.png"
+			import -display ":$display" -window root "$file"
+			echo "screenshots: $file"
+			stop "$app_pid"
+			app_pid=""
+		done
+	done
+	stop "$xvfb_pid"
+	xvfb_pid=""
+	first=0
+done
