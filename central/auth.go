@@ -1,0 +1,293 @@
+package central
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/sync/protocol"
+)
+
+// Sign-in throttling: after a few free failures, each further attempt under
+// the same e-mail (or from the same address) must wait twice as long as the
+// previous one. Blocked attempts are answered 429 with Retry-After without
+// checking the password, so guessing gets no faster by trying harder.
+const (
+	freeEmailFailures = 5
+	freeAddrFailures  = 20 // an office behind one address has many people
+	failureWindow     = time.Hour
+	maxFailureDelay   = 15 * time.Minute
+)
+
+// retryAfter returns how long a key with these failures must wait.
+func retryAfter(f Failures, now time.Time, free int) time.Duration {
+	if f.Count < free || now.Sub(f.Last) > failureWindow {
+		return 0
+	}
+	delay := maxFailureDelay
+	if n := f.Count - free; n < 10 {
+		delay = min(time.Second<<n, maxFailureDelay)
+	}
+	return max(f.Last.Add(delay).Sub(now), 0)
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authenticate finds the device and coordinator behind the bearer token,
+// answering 401 or 403 itself when there are none.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Device, Coordinator, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || !wellFormedToken(strings.TrimSpace(token)) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="terrain"`)
+		writeError(w, r, http.StatusUnauthorized, protocol.CodeUnauthorized, "missing or malformed device token; sign in with POST /v1/session")
+		return Device{}, Coordinator{}, false
+	}
+	var dev Device
+	var coord Coordinator
+	err := s.backend.View(r.Context(), func(tx ReadTx) error {
+		var err error
+		if dev, err = tx.DeviceByToken(tokenHash(strings.TrimSpace(token))); err != nil {
+			return err
+		}
+		coord, err = tx.Coordinator(dev.CoordinatorID)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="terrain", error="invalid_token"`)
+		writeError(w, r, http.StatusUnauthorized, protocol.CodeUnauthorized, "unknown or revoked device token; sign in again")
+		return Device{}, Coordinator{}, false
+	}
+	if err != nil {
+		s.internalError(w, r, "authenticate", err)
+		return Device{}, Coordinator{}, false
+	}
+	info(r).device = dev.ID
+	if coord.Disabled {
+		writeError(w, r, http.StatusForbidden, protocol.CodeDisabled, "this coordinator account is disabled")
+		return Device{}, Coordinator{}, false
+	}
+	return dev, coord, true
+}
+
+func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodPost:
+		s.signIn(w, r)
+	case http.MethodDelete:
+		s.signOut(w, r)
+	default:
+		methodNotAllowed(w, r, "POST, DELETE")
+	}
+}
+
+var errDeviceTaken = errors.New("device registered to another coordinator")
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	data, ok := s.readJSON(w, r)
+	if !ok {
+		return
+	}
+	req, err := protocol.DecodeSession(data)
+	if err != nil {
+		s.decodeError(w, r, err)
+		return
+	}
+	info(r).device = req.ClientID
+	email := strings.ToLower(domain.NormalizeText(req.Email))
+	emailKey, addrKey := "email:"+email, "addr:"+remoteHost(r)
+	now := s.now()
+
+	var coord Coordinator
+	found := false
+	var wait time.Duration
+	err = s.backend.View(r.Context(), func(tx ReadTx) error {
+		fe, err := tx.Failures(emailKey)
+		if err != nil {
+			return err
+		}
+		fa, err := tx.Failures(addrKey)
+		if err != nil {
+			return err
+		}
+		wait = max(retryAfter(fe, now, freeEmailFailures), retryAfter(fa, now, freeAddrFailures))
+		coord, err = tx.CoordinatorByEmail(email)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		s.internalError(w, r, "sign in", err)
+		return
+	}
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeError(w, r, http.StatusTooManyRequests, protocol.CodeTooManyAttempts,
+			fmt.Sprintf("too many failed sign-ins; try again in %d seconds", secs))
+		return
+	}
+	hash := coord.PasswordHash
+	if !found {
+		hash = s.dummy()
+	}
+	good, err := s.verify(r.Context(), []byte(req.Password), hash)
+	if err != nil {
+		s.internalError(w, r, "verify password", err)
+		return
+	}
+	if !found || !good {
+		if err := s.countFailure(r.Context(), now, emailKey, addrKey); err != nil {
+			s.internalError(w, r, "count failure", err)
+			return
+		}
+		writeError(w, r, http.StatusUnauthorized, protocol.CodeBadCredentials, "wrong e-mail or password")
+		return
+	}
+	if coord.Disabled {
+		writeError(w, r, http.StatusForbidden, protocol.CodeDisabled, "this coordinator account is disabled")
+		return
+	}
+	token, th, err := newToken()
+	if err != nil {
+		s.internalError(w, r, "sign in", err)
+		return
+	}
+	err = s.backend.Update(r.Context(), func(tx Tx) error {
+		dev, err := tx.Device(req.ClientID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			dev = Device{ID: req.ClientID, CreatedAt: now}
+		case err != nil:
+			return err
+		case dev.CoordinatorID != coord.ID:
+			return errDeviceTaken
+		}
+		dev.CoordinatorID = coord.ID
+		dev.Name = domain.NormalizeText(req.DeviceName)
+		dev.TokenHash = th
+		dev.SignedInAt = now
+		if err := tx.PutDevice(dev); err != nil {
+			return err
+		}
+		return tx.PutFailures(emailKey, Failures{})
+	})
+	if errors.Is(err, errDeviceTaken) {
+		writeError(w, r, http.StatusForbidden, protocol.CodeForbidden, "this device is registered to another coordinator; create a new profile on it")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "sign in", err)
+		return
+	}
+	s.log.Info("signed in", "coordinator", coord.ID, "device", req.ClientID)
+	writeJSON(w, r, http.StatusOK, protocol.SessionResponse{
+		Token:       token,
+		Coordinator: coordinatorInfo(coord),
+		Epoch:       s.epoch,
+	})
+}
+
+func coordinatorInfo(c Coordinator) protocol.CoordinatorInfo {
+	role := c.Role
+	if role == "" {
+		role = protocol.RoleCoordinator
+	}
+	return protocol.CoordinatorInfo{ID: c.ID, Name: c.Name, Email: c.Email, Regions: scopeOf(c), Role: role}
+}
+
+// signOut revokes the token it is called with.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	dev, _, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if err := s.revoke(r.Context(), dev.ID, dev.TokenHash); err != nil {
+		s.internalError(w, r, "sign out", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// revoke clears a device's token; when only is non-nil it clears it only if
+// it is still that token (a sign-out racing a new sign-in keeps the new one).
+func (s *Server) revoke(ctx context.Context, deviceID string, only []byte) error {
+	return s.backend.Update(ctx, func(tx Tx) error {
+		dev, err := tx.Device(deviceID)
+		if err != nil {
+			return err
+		}
+		if only != nil && !bytes.Equal(dev.TokenHash, only) {
+			return nil
+		}
+		dev.TokenHash = nil
+		return tx.PutDevice(dev)
+	})
+}
+
+func (s *Server) countFailure(ctx context.Context, now time.Time, keys ...string) error {
+	return s.backend.Update(ctx, func(tx Tx) error {
+		for _, k := range keys {
+			f, err := tx.Failures(k)
+			if err != nil {
+				return err
+			}
+			if now.Sub(f.Last) > failureWindow {
+				f = Failures{}
+			}
+			f.Count++
+			f.Last = now
+			if err := tx.PutFailures(k, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// verify checks a password, at most two at a time.
+func (s *Server) verify(ctx context.Context, password []byte, hash string) (bool, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return verifyPassword(password, hash)
+}
+
+// hash hashes a new password, at most two at a time.
+func (s *Server) hash(ctx context.Context, password []byte) (string, error) {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	return hashPassword(password, s.argon)
+}
+
+func (s *Server) dummy() string {
+	s.dummyOnce.Do(func() {
+		h, err := hashPassword([]byte("not a password of anyone"), s.argon)
+		if err != nil {
+			panic("central: dummy hash: " + err.Error()) // only crypto/rand can fail here
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
+}

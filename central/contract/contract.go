@@ -1,0 +1,56 @@
+// Package contract is the one test suite every central.Backend must pass.
+// It drives the real HTTP handler of package central (through httptest)
+// over the backend under test, so what it proves is what a coordinator's
+// laptop sees: a backend passes when the service built on it behaves.
+//
+// A backend's own test calls Run:
+//
+//	func TestContract(t *testing.T) {
+//		contract.Run(t, func(t *testing.T) central.Backend { return openFresh(t) })
+//	}
+package contract
+
+import (
+	"testing"
+
+	"leconsortium.coop/terrain/central"
+)
+
+// Run runs the suite. open must return a fresh, empty backend each time it is
+// called; Run closes it when the sub-test ends.
+func Run(t *testing.T, open func(t *testing.T) central.Backend) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, func(*testing.T) central.Backend)
+	}{
+		{"Backend/Transactions", testTransactions},
+		{"Backend/Feed", testFeed},
+		{"Backend/Indexes", testIndexes},
+		{"PushPullRoundTrip", testPushPull},
+		{"ReplayThreeTimesChangesNothing", testReplay},
+		{"LostReplyRetryDoesNotDuplicate", testLostReply},
+		{"RejectionRepeatedOnRetry", testRejectionReplay},
+		{"SameFieldConflictConverges", testSameFieldConflict},
+		{"DifferentFieldsBothSurvive", testDifferentFields},
+		{"ClockAheadIsClamped", testClockAhead},
+		{"OutOfScopeRefusedRestApplies", testOutOfScope},
+		{"VisitsOnlyByTheirCoordinator", testVisitAuthor},
+		{"InvalidMutationRejectedWithFields", testInvalid},
+		{"TombstonesPropagate", testTombstones},
+		{"PagingDeliversEveryChangeOnce", testPaging},
+		{"ConcurrentPushesNeverSkipped", testConcurrent},
+		{"BadInputChangesNothing", testBadInput},
+		{"OtherCoordinatorsDataUntouched", testOtherCoordinator},
+		{"RegionGainedIsBackfilled", testRegionGained},
+		{"MemberMovedOutIsRemoved", testMemberMoved},
+		{"RegionDroppedIsDeleted", testRegionDropped},
+		{"DisabledAndRevoked", testDisabledRevoked},
+		{"SignInThrottled", testThrottle},
+		{"EpochMismatch", testEpoch},
+		{"ImportAllOrNothing", testImport},
+		{"HealthAndCatalog", testHealthCatalog},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
+}

@@ -1,0 +1,397 @@
+package central
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/hlc"
+	"leconsortium.coop/terrain/sync/protocol"
+)
+
+// Options tune a Server. The zero value is production.
+type Options struct {
+	// Logger receives structured logs; slog.Default when nil. Logs never
+	// hold tokens, passwords, member names or notes.
+	Logger *slog.Logger
+	// Now is the wall clock; time.Now when nil. Tests move it.
+	Now func() time.Time
+	// Argon2 is the cost of new password hashes; DefaultArgon2 when zero.
+	Argon2 Argon2Params
+	// PageBytes bounds the encoded changes of one sync response (at least
+	// one change is always sent); 2 MiB when 0.
+	PageBytes int
+	// PageLimit bounds the number of changes of one response; 2000 when 0.
+	PageLimit int
+	// MaxClockSkew is how far ahead of the server's clock a device's HLC may
+	// be before it is clamped; one minute when 0.
+	MaxClockSkew time.Duration
+	// MaxBodyBytes and MaxDecodedBytes bound request bodies before and
+	// after gunzip; protocol.MaxBodyBytes and protocol.MaxDecodedBytes
+	// when 0.
+	MaxBodyBytes    int64
+	MaxDecodedBytes int64
+}
+
+// Server is the central service: the HTTP API and the administration
+// operations, over one Backend.
+type Server struct {
+	backend Backend
+	log     *slog.Logger
+	now     func() time.Time
+	clock   *hlc.Clock
+	argon   Argon2Params
+	epoch   string
+
+	pageBytes       int
+	pageLimit       int
+	maxSkew         time.Duration
+	maxBodyBytes    int64
+	maxDecodedBytes int64
+
+	// hashing bounds concurrent Argon2 runs: each takes 64 MiB, and a burst
+	// of sign-ins must not exhaust memory.
+	hashing chan struct{}
+	// dummyHash is verified against for unknown e-mails so that a miss
+	// costs as much as a wrong password.
+	dummyOnce sync.Once
+	dummyHash string
+}
+
+// Meta keys.
+const (
+	metaEpoch   = "epoch"
+	metaCatalog = "catalog"
+)
+
+// New returns a server over b, initialising an empty backend: a new epoch and
+// the service catalog.
+func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
+	s := &Server{
+		backend:         b,
+		log:             opt.Logger,
+		now:             opt.Now,
+		argon:           opt.Argon2,
+		pageBytes:       opt.PageBytes,
+		pageLimit:       opt.PageLimit,
+		maxSkew:         opt.MaxClockSkew,
+		maxBodyBytes:    opt.MaxBodyBytes,
+		maxDecodedBytes: opt.MaxDecodedBytes,
+		hashing:         make(chan struct{}, 2),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.argon == (Argon2Params{}) {
+		s.argon = DefaultArgon2
+	}
+	if s.pageBytes <= 0 {
+		s.pageBytes = 2 << 20
+	}
+	if s.pageLimit <= 0 {
+		s.pageLimit = 2000
+	}
+	if s.maxSkew <= 0 {
+		s.maxSkew = time.Minute
+	}
+	if s.maxBodyBytes <= 0 {
+		s.maxBodyBytes = protocol.MaxBodyBytes
+	}
+	if s.maxDecodedBytes <= 0 {
+		s.maxDecodedBytes = protocol.MaxDecodedBytes
+	}
+	s.clock = hlc.NewClock(s.now, 0)
+	if err := s.init(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) init(ctx context.Context) error {
+	err := s.backend.Update(ctx, func(tx Tx) error {
+		epoch, err := tx.Meta(metaEpoch)
+		if errors.Is(err, ErrNotFound) {
+			var b [16]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return err
+			}
+			epoch = hex.EncodeToString(b[:])
+			if err := tx.SetMeta(metaEpoch, epoch); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		s.epoch = epoch
+		if _, err := tx.Meta(metaCatalog); errors.Is(err, ErrNotFound) {
+			for _, svc := range domain.DefaultServices() {
+				if err := s.putCentral(tx, domain.KindService, svc.ID, "", toFields(svc)); err != nil {
+					return err
+				}
+			}
+			return tx.SetMeta(metaCatalog, "1")
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("init central: %w", err)
+	}
+	return nil
+}
+
+// Epoch returns the server's epoch.
+func (s *Server) Epoch() string { return s.epoch }
+
+// today is the civil day used for validation.
+func (s *Server) today() domain.Date { return domain.DateOf(s.now()) }
+
+// Handler returns the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", s.handleHealth)
+	mux.HandleFunc("/v1/session", s.handleSession)
+	mux.HandleFunc("/v1/sync", s.handleSync)
+	mux.HandleFunc("/v1/catalog", s.handleCatalog)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusNotFound, protocol.CodeNotFound, "no such endpoint")
+	})
+	return s.logged(mux)
+}
+
+// requestInfo collects what the access log says about a request; handlers
+// fill it as they learn who is calling.
+type requestInfo struct {
+	device  string
+	code    string
+	changes int
+	muts    int
+}
+
+type infoKey struct{}
+
+func info(r *http.Request) *requestInfo {
+	if ri, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// logged writes one access-log line per request and turns a panic into a
+// 500 instead of a dropped connection.
+func (s *Server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
+				if sw.status == 0 {
+					writeError(sw, r, http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+				}
+			}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"ms", time.Since(start).Milliseconds(), "bytes_out", sw.bytes, "remote", remoteHost(r)}
+			if ri.device != "" {
+				attrs = append(attrs, "device", ri.device)
+			}
+			if ri.code != "" {
+				attrs = append(attrs, "code", ri.code)
+			}
+			if r.URL.Path == "/v1/sync" && sw.status == http.StatusOK {
+				attrs = append(attrs, "mutations", ri.muts, "changes", ri.changes)
+			}
+			level := slog.LevelInfo
+			if sw.status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.Log(r.Context(), level, "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, r, "GET, HEAD")
+		return
+	}
+	err := s.backend.View(r.Context(), func(tx ReadTx) error {
+		_, err := tx.Head()
+		return err
+	})
+	if err != nil {
+		s.log.Error("health check", "err", err)
+		writeError(w, r, http.StatusServiceUnavailable, protocol.CodeInternal, "backend unavailable")
+		return
+	}
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok", "epoch": s.epoch})
+}
+
+func (s *Server) handleCatalog(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		methodNotAllowed(w, r, "GET")
+		return
+	}
+	if _, _, ok := s.authenticate(w, r); !ok {
+		return
+	}
+	var services []domain.Service
+	err := s.backend.View(r.Context(), func(tx ReadTx) error {
+		return tx.Records(domain.KindService, func(rec Record) error {
+			if rec.Deleted {
+				return nil
+			}
+			var svc domain.Service
+			if err := fromFields(rec.Fields, &svc); err != nil {
+				return fmt.Errorf("decode service %s: %w", rec.ID, err)
+			}
+			services = append(services, svc)
+			return nil
+		})
+	})
+	if err != nil {
+		s.internalError(w, r, "catalog", err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, map[string]any{"services": services})
+}
+
+// writeJSON answers v, gzip-compressed when the client accepts it.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	gz := acceptsGzip(r)
+	body, err := protocol.EncodeBody(v, gz)
+	if err != nil {
+		status, gz = http.StatusInternalServerError, false
+		body = []byte(`{"code":"internal","message":"cannot encode response"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError answers the JSON error body with a stable code.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	info(r).code = code
+	writeJSON(w, r, status, protocol.Error{Code: code, Message: message})
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, r, http.StatusMethodNotAllowed, protocol.CodeMethodNotAllowed, "method "+r.Method+" not allowed; use "+allow)
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		s.log.Info("request cancelled", "what", what)
+	} else {
+		s.log.Error(what, "err", err)
+	}
+	writeError(w, r, http.StatusInternalServerError, protocol.CodeInternal, "internal error")
+}
+
+// readJSON checks the content type and reads a bounded, possibly gzipped
+// body. It answers the error itself and returns false on failure.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	ct := r.Header.Get("Content-Type")
+	mt, params, _ := strings.Cut(ct, ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+		writeError(w, r, http.StatusUnsupportedMediaType, protocol.CodeUnsupportedMedia, "Content-Type must be application/json")
+		return nil, false
+	}
+	if cs, ok := strings.CutPrefix(strings.TrimSpace(strings.ToLower(params)), "charset="); ok && strings.Trim(cs, `"`) != "utf-8" {
+		writeError(w, r, http.StatusUnsupportedMediaType, protocol.CodeUnsupportedMedia, "the only charset accepted is utf-8")
+		return nil, false
+	}
+	gz := false
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		gz = true
+	default:
+		writeError(w, r, http.StatusUnsupportedMediaType, protocol.CodeUnsupportedMedia, "Content-Encoding must be gzip or absent")
+		return nil, false
+	}
+	body := http.MaxBytesReader(w, r.Body, s.maxBodyBytes)
+	data, err := protocol.ReadBody(body, gz, s.maxDecodedBytes)
+	if err != nil {
+		s.decodeError(w, r, err)
+		return nil, false
+	}
+	return data, true
+}
+
+// decodeError answers a body that could not be read or decoded.
+func (s *Server) decodeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	var de *protocol.DecodeError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, r, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge,
+			fmt.Sprintf("request body larger than %d bytes", mbe.Limit))
+	case errors.As(err, &de) && de.Code == protocol.CodeTooLarge:
+		writeError(w, r, http.StatusRequestEntityTooLarge, de.Code, de.Message)
+	case errors.As(err, &de):
+		writeError(w, r, http.StatusBadRequest, de.Code, de.Message)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		writeError(w, r, http.StatusBadRequest, protocol.CodeMalformed, "body ended early")
+	default:
+		s.internalError(w, r, "read body", err)
+	}
+}

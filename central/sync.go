@@ -1,0 +1,237 @@
+package central
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"leconsortium.coop/terrain/sync/protocol"
+)
+
+var (
+	errRevoked  = errors.New("device token revoked")
+	errDisabled = errors.New("coordinator disabled")
+)
+
+func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, r, "POST")
+		return
+	}
+	dev, coord, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	data, ok := s.readJSON(w, r)
+	if !ok {
+		return
+	}
+	req, err := protocol.DecodeRequest(data)
+	if err != nil {
+		s.decodeError(w, r, err)
+		return
+	}
+	if req.ClientID != dev.ID {
+		writeError(w, r, http.StatusForbidden, protocol.CodeForbidden, "this token was issued to another device")
+		return
+	}
+	if req.Epoch != "" && req.Epoch != s.epoch {
+		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
+			"the server's data was restored; send epoch \"\" and cursor 0 to fetch everything again")
+		return
+	}
+	resp, err := s.sync(r.Context(), dev, coord, req)
+	switch {
+	case errors.Is(err, errRevoked):
+		writeError(w, r, http.StatusUnauthorized, protocol.CodeUnauthorized, "unknown or revoked device token; sign in again")
+		return
+	case errors.Is(err, errDisabled):
+		writeError(w, r, http.StatusForbidden, protocol.CodeDisabled, "this coordinator account is disabled")
+		return
+	case err != nil:
+		s.internalError(w, r, "sync", err)
+		return
+	}
+	ri := info(r)
+	ri.muts, ri.changes = len(req.Mutations), len(resp.Changes)
+	writeJSON(w, r, http.StatusOK, resp)
+}
+
+// wireResponse is protocol.SyncResponse with the changes already encoded,
+// so that a page is measured in bytes while it is built.
+type wireResponse struct {
+	AckedThrough   uint64               `json:"acked_through"`
+	Rejected       []protocol.Rejection `json:"rejected"`
+	Changes        []json.RawMessage    `json:"changes"`
+	Cursor         uint64               `json:"cursor"`
+	HasMore        bool                 `json:"has_more"`
+	Epoch          string               `json:"epoch"`
+	Remaining      int                  `json:"remaining"`
+	DroppedRegions []string             `json:"dropped_regions,omitempty"`
+	Backfill       *protocol.Backfill   `json:"backfill,omitempty"`
+}
+
+// sync applies a device's mutations and scope changes in one transaction,
+// then reads one page of the change feed from a snapshot.
+func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req protocol.SyncRequest) (wireResponse, error) {
+	var rejected []protocol.Rejection
+	_, scopeMoves, _ := advanceScope(dev, scopeOf(coord), req.Cursor, nil)
+	if len(req.Mutations) > 0 || scopeMoves {
+		today := s.today()
+		err := s.backend.Update(ctx, func(tx Tx) error {
+			rejected = rejected[:0]
+			d, err := tx.Device(dev.ID)
+			if errors.Is(err, ErrNotFound) {
+				return errRevoked
+			} else if err != nil {
+				return err
+			}
+			if !bytes.Equal(d.TokenHash, dev.TokenHash) {
+				return errRevoked
+			}
+			c, err := tx.Coordinator(d.CoordinatorID)
+			if err != nil {
+				return fmt.Errorf("coordinator of device: %w", err)
+			}
+			if c.Disabled {
+				return errDisabled
+			}
+			a := actorFor(c, d.ID)
+			before := d.LastSeq
+			for _, m := range req.Mutations {
+				if m.Seq <= d.LastSeq {
+					// Already applied: a retry after a lost reply. Say again
+					// what was said the first time.
+					if rej, err := tx.Rejection(d.ID, m.Seq); err == nil {
+						rejected = append(rejected, rej)
+					} else if !errors.Is(err, ErrNotFound) {
+						return err
+					}
+					continue
+				}
+				rej, err := s.applyMutation(tx, a, m, today)
+				if err != nil {
+					return fmt.Errorf("mutation %d: %w", m.Seq, err)
+				}
+				if rej != nil {
+					if err := tx.PutRejection(d.ID, *rej); err != nil {
+						return err
+					}
+					rejected = append(rejected, *rej)
+				}
+				d.LastSeq = m.Seq
+			}
+			head, err := tx.Head()
+			if err != nil {
+				return err
+			}
+			next, scopeChanged, err := advanceScope(d, scopeOf(c), min(req.Cursor, head), tx.NextSeq)
+			if err != nil {
+				return err
+			}
+			if scopeChanged || d.LastSeq != before {
+				return tx.PutDevice(next)
+			}
+			return nil
+		})
+		if err != nil {
+			return wireResponse{}, err
+		}
+	}
+	var resp wireResponse
+	err := s.backend.View(ctx, func(tx ReadTx) error {
+		d, err := tx.Device(dev.ID)
+		if err != nil {
+			return err
+		}
+		resp, err = s.page(tx, d, req.Cursor, req.Backfill)
+		return err
+	})
+	if err != nil {
+		return wireResponse{}, err
+	}
+	resp.Rejected = append(resp.Rejected, rejected...)
+	return resp, nil
+}
+
+// advanceScope returns the device's scope state after a sync with cursor,
+// when the coordinator's regions are scope, and whether anything changed.
+// With nextSeq nil it only reports whether something would.
+//
+// Regions gained are backfilled: they become Pending up to a fresh marker
+// sequence, and Delivered once the device sends a cursor at or past it.
+// Regions lost become Dropped until the device sends a cursor at or past
+// another marker. Markers are fresh sequence numbers so that no cursor the
+// device already has can acknowledge them.
+func advanceScope(d Device, scope []string, cursor uint64, nextSeq func() (uint64, error)) (Device, bool, error) {
+	next := d
+	next.Delivered = slices.Clone(d.Delivered)
+	next.Pending = slices.Clone(d.Pending)
+	next.Dropped = slices.Clone(d.Dropped)
+	changed := false
+	if next.PendingThrough > 0 && cursor >= next.PendingThrough {
+		next.Delivered = newRegionSet(next.Delivered, next.Pending).sorted()
+		next.Pending, next.PendingThrough = nil, 0
+		changed = true
+	}
+	if next.DroppedThrough > 0 && cursor >= next.DroppedThrough {
+		next.Dropped, next.DroppedThrough = nil, 0
+		changed = true
+	}
+	want := newRegionSet(scope)
+	held := newRegionSet(next.Delivered, next.Pending)
+	var lost, gained []string
+	for r := range held {
+		if !want[r] {
+			lost = append(lost, r)
+		}
+	}
+	for r := range want {
+		if !held[r] {
+			gained = append(gained, r)
+		}
+	}
+	if len(lost) == 0 && len(gained) == 0 {
+		return next, changed, nil
+	}
+	if nextSeq == nil {
+		return next, true, nil
+	}
+	marker, err := nextSeq()
+	if err != nil {
+		return d, false, err
+	}
+	if len(lost) > 0 {
+		drop := newRegionSet(lost)
+		next.Delivered = without(next.Delivered, drop)
+		next.Pending = without(next.Pending, drop)
+		next.Dropped = newRegionSet(next.Dropped, lost).sorted()
+		next.DroppedThrough = marker
+		if len(next.Pending) == 0 {
+			next.PendingThrough = 0
+		}
+	}
+	if len(gained) > 0 {
+		next.Pending = newRegionSet(next.Pending, gained).sorted()
+		next.PendingThrough = marker
+		next.Dropped = without(next.Dropped, newRegionSet(gained))
+		if len(next.Dropped) == 0 {
+			next.DroppedThrough = 0
+		}
+	}
+	return next, true, nil
+}
+
+func without(list []string, drop regionSet) []string {
+	var out []string
+	for _, r := range list {
+		if !drop[r] {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"leconsortium.coop/terrain/central"
+	"leconsortium.coop/terrain/central/csvio"
+	"leconsortium.coop/terrain/demo"
+	"leconsortium.coop/terrain/domain"
+)
+
+func today() domain.Date { return domain.DateOf(time.Now()) }
+
+func (c *cli) membersImport(ctx context.Context, args []string) error {
+	f := c.flags("members import")
+	sf := f.store()
+	rest, err := f.parse(args, 1, "one CSV file: terrain-central members import --data DIR FILE.csv")
+	if err != nil {
+		return err
+	}
+	file, err := os.Open(rest[0])
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	members, err := csvio.ReadMembers(file, today())
+	var ce *csvio.Error
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%s: nothing imported:\n%s", rest[0], ce)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", rest[0], err)
+	}
+	return c.withServer(ctx, sf, func(srv *central.Server) error {
+		if err := srv.Import(ctx, members, nil, nil); err != nil {
+			return fmt.Errorf("%s: nothing imported: %w", rest[0], err)
+		}
+		fmt.Fprintf(c.stdout, "imported %d members from %s\n", len(members), rest[0])
+		return nil
+	})
+}
+
+// exportTo writes an export through write into out ("-" for standard
+// output), via a temporary file renamed at the end so that a failed export
+// never leaves half a file where a spreadsheet expects a whole one.
+func (c *cli) exportTo(out string, write func(io.Writer) (int, error)) (err error) {
+	if out == "-" {
+		_, err := write(c.stdout)
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".export-*.csv")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	n, err := write(tmp)
+	if err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "wrote %d rows to %s\n", n, out)
+	return nil
+}
+
+// exportFlags parses the flags every export takes.
+func (c *cli) exportFlags(what string, args []string) (storeFlags, string, string, error) {
+	f := c.flags("export " + what)
+	sf := f.store()
+	out := f.String("out", "", "the CSV file to write, - for standard output")
+	lang := f.String("lang", "fr", "language of the column names: fr (semicolons) or en (commas)")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return sf, "", "", err
+	}
+	if *out == "" {
+		return sf, "", "", usagef("--out FILE.csv is required")
+	}
+	if *lang != "fr" && *lang != "en" {
+		return sf, "", "", usagef("--lang is fr or en")
+	}
+	return sf, *out, *lang, nil
+}
+
+func (c *cli) exportMembers(ctx context.Context, args []string) error {
+	sf, out, lang, err := c.exportFlags("members", args)
+	if err != nil {
+		return err
+	}
+	return c.withServer(ctx, sf, func(srv *central.Server) error {
+		return c.exportTo(out, func(w io.Writer) (int, error) {
+			cw, err := csvio.NewMemberWriter(w, lang)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			err = srv.ExportMembers(ctx, func(m domain.Member) error {
+				n++
+				return cw.Write(m)
+			})
+			if err != nil {
+				return 0, err
+			}
+			return n, cw.Flush()
+		})
+	})
+}
+
+type memberRef struct{ name, region string }
+
+func members(ctx context.Context, srv *central.Server) (map[string]memberRef, error) {
+	out := map[string]memberRef{}
+	err := srv.ExportMembers(ctx, func(m domain.Member) error {
+		out[m.ID] = memberRef{m.Name, m.Region}
+		return nil
+	})
+	return out, err
+}
+
+func (c *cli) exportVisits(ctx context.Context, args []string) error {
+	sf, out, lang, err := c.exportFlags("visits", args)
+	if err != nil {
+		return err
+	}
+	return c.withServer(ctx, sf, func(srv *central.Server) error {
+		byID, err := members(ctx, srv)
+		if err != nil {
+			return err
+		}
+		coords, err := srv.Coordinators(ctx)
+		if err != nil {
+			return err
+		}
+		names := map[string]string{}
+		for _, k := range coords {
+			names[k.ID] = k.Name
+		}
+		return c.exportTo(out, func(w io.Writer) (int, error) {
+			cw, err := csvio.NewVisitWriter(w, lang)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			err = srv.ExportVisits(ctx, func(v domain.Visit) error {
+				n++
+				m := byID[v.MemberID]
+				return cw.Write(csvio.VisitRow{Visit: v, MemberName: m.name, Region: m.region, CoordinatorName: names[v.CoordinatorID]})
+			})
+			if err != nil {
+				return 0, err
+			}
+			return n, cw.Flush()
+		})
+	})
+}
+
+func (c *cli) exportFollowUps(ctx context.Context, args []string) error {
+	sf, out, lang, err := c.exportFlags("followups", args)
+	if err != nil {
+		return err
+	}
+	return c.withServer(ctx, sf, func(srv *central.Server) error {
+		byID, err := members(ctx, srv)
+		if err != nil {
+			return err
+		}
+		return c.exportTo(out, func(w io.Writer) (int, error) {
+			cw, err := csvio.NewFollowUpWriter(w, lang)
+			if err != nil {
+				return 0, err
+			}
+			n := 0
+			err = srv.ExportFollowUps(ctx, func(f domain.FollowUp) error {
+				n++
+				m := byID[f.MemberID]
+				return cw.Write(csvio.FollowUpRow{FollowUp: f, MemberName: m.name, Region: m.region})
+			})
+			if err != nil {
+				return 0, err
+			}
+			return n, cw.Flush()
+		})
+	})
+}
+
+// demoBatch bounds the records of one import transaction while seeding.
+const demoBatch = 2000
+
+func (c *cli) demo(ctx context.Context, args []string) error {
+	f := c.flags("demo")
+	sf := f.store()
+	seed := f.Int64("seed", 1, "seed of the demo data; the same seed gives the same data")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	return c.withServer(ctx, sf, func(srv *central.Server) error {
+		g := demo.New(*seed, demo.Small(), today())
+		existing, err := srv.Coordinators(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range existing {
+			if k.Email == demo.DemoEmail {
+				return fmt.Errorf("demo data is already there (coordinator %s exists); start from an empty --data directory", demo.DemoEmail)
+			}
+		}
+		var demoPassword string
+		var demoRegions []string
+		for _, k := range g.Coordinators() {
+			password := central.GeneratePassword()
+			if _, err := srv.AddCoordinator(ctx, central.NewCoordinator{ID: k.ID, Name: k.Name, Email: k.Email, Regions: k.Regions, Password: []byte(password)}); err != nil {
+				return fmt.Errorf("demo coordinator %s: %w", k.Email, err)
+			}
+			if k.Email == demo.DemoEmail {
+				demoPassword, demoRegions = password, k.Regions
+			}
+		}
+		members := g.Members()
+		for i := 0; i < len(members); i += demoBatch {
+			if err := srv.Import(ctx, members[i:min(i+demoBatch, len(members))], nil, nil); err != nil {
+				return err
+			}
+		}
+		var visits []domain.Visit
+		nv := 0
+		flushVisits := func() error {
+			nv += len(visits)
+			err := srv.Import(ctx, nil, visits, nil)
+			visits = visits[:0]
+			return err
+		}
+		if err := g.EachVisit(func(v domain.Visit) error {
+			visits = append(visits, v)
+			if len(visits) == demoBatch {
+				return flushVisits()
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := flushVisits(); err != nil {
+			return err
+		}
+		var followUps []domain.FollowUp
+		nf := 0
+		flushFollowUps := func() error {
+			nf += len(followUps)
+			err := srv.Import(ctx, nil, nil, followUps)
+			followUps = followUps[:0]
+			return err
+		}
+		if err := g.EachFollowUp(func(fu domain.FollowUp) error {
+			followUps = append(followUps, fu)
+			if len(followUps) == demoBatch {
+				return flushFollowUps()
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := flushFollowUps(); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "demo data: %d members, %d visits, %d follow-ups, %d coordinators\n",
+			len(members), nv, nf, len(g.Coordinators()))
+		fmt.Fprintf(c.stdout, "demo coordinator (regions %s):\n  e-mail:   %s\n  password: %s\n",
+			strings.Join(demoRegions, ", "), demo.DemoEmail, demoPassword)
+		fmt.Fprintln(c.stdout, "The password is shown only now. The other demo coordinators have random passwords; set one with: terrain-central coordinator password --email E --password-stdin")
+		return nil
+	})
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"leconsortium.coop/terrain/central"
+	"leconsortium.coop/terrain/demo"
+	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/sync/protocol"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the command in process with cheap password hashing.
+func run(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
+		getenv: func(k string) string { return env[k] }, argon: central.TestArgon2}
+	code := c.run(context.Background(), args)
+	return result{code, out.String(), errb.String()}
+}
+
+func expect(t *testing.T, r result, code int, inOutput ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, code, r.stdout, r.stderr)
+	}
+	for _, s := range inOutput {
+		if !strings.Contains(r.stdout+r.stderr, s) {
+			t.Errorf("output lacks %q\nstdout: %s\nstderr: %s", s, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestUsageMistakes(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"launch"}, `unknown command "launch"`},
+		{[]string{"coordinator"}, "coordinator needs a sub-command"},
+		{[]string{"coordinator", "remove"}, `unknown coordinator sub-command "remove"`},
+		{[]string{"coordinator", "add", "--data", dir, "--email", "a@example.org", "--name", "A", "--regions", "09"}, "--password-stdin"},
+		{[]string{"coordinator", "add", "--data", dir, "--email", "a@example.org", "--name", "A", "--regions", "09,99", "--password-stdin"}, `unknown region code "99"`},
+		{[]string{"coordinator", "add", "--data", dir, "--email", "a@example.org", "--name", "A", "--password-stdin"}, "--regions is required"},
+		{[]string{"coordinator", "list"}, "--data DIR"},
+		{[]string{"coordinator", "list", "--data", dir, "--postgres", "postgres://x"}, "not both"},
+		{[]string{"coordinator", "list", "--data", dir, "extra"}, `unexpected argument "extra"`},
+		{[]string{"coordinator", "list", "--frobnicate"}, "flag provided but not defined"},
+		{[]string{"members", "import", "--data", dir}, "expected one CSV file"},
+		{[]string{"export", "visits", "--data", dir}, "--out FILE.csv is required"},
+		{[]string{"export", "visits", "--data", dir, "--out", "x.csv", "--lang", "de"}, "--lang is fr or en"},
+		{[]string{"serve", "--data", dir, "--tls-cert", "c.pem"}, "both --tls-cert and --tls-key"},
+		{[]string{"serve", "--data", dir, "--addr", "0.0.0.0:0"}, "refusing to serve plain HTTP"},
+		{[]string{"serve", "--data", dir, "--log-level", "loud"}, "unknown log level"},
+	} {
+		r := run(t, nil, "un mot de passe assez long\n", tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+	expect(t, run(t, nil, "", "help"), 0, "terrain-central serve")
+}
+
+func TestCoordinators(t *testing.T) {
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": t.TempDir()}
+	pw := "un mot de passe assez long\n"
+	expect(t, run(t, env, pw, "coordinator", "add", "--email", "Ana@Example.org", "--name", "Ana Tremblay", "--regions", "10,9", "--password-stdin"),
+		0, "added coordinator Ana Tremblay <ana@example.org>", "regions 09,10")
+	expect(t, run(t, env, pw, "coordinator", "add", "--email", "ana@example.org", "--name", "Autre", "--regions", "03", "--password-stdin"),
+		1, "a coordinator with e-mail ana@example.org already exists")
+	expect(t, run(t, env, "court\n", "coordinator", "add", "--email", "ben@example.org", "--name", "Ben", "--regions", "03", "--password-stdin"),
+		2, "at least 10 characters")
+	expect(t, run(t, env, "", "coordinator", "add", "--email", "ben@example.org", "--name", "Ben", "--regions", "03", "--password-stdin"),
+		1, "read password")
+	expect(t, run(t, env, pw, "coordinator", "add", "--email", "pas-un-courriel", "--name", "Ben", "--regions", "03", "--password-stdin"),
+		2, "email is not an e-mail address")
+	expect(t, run(t, env, pw, "coordinator", "add", "--email", "central@example.org", "--name", "Bureau", "--admin", "--password-stdin"), 0)
+	expect(t, run(t, env, "", "coordinator", "disable", "--email", "ana@example.org"), 0, "disabled ana@example.org")
+	expect(t, run(t, env, "", "coordinator", "set-regions", "--email", "ana@example.org", "--regions", "11"), 0, "now covers regions 11")
+	expect(t, run(t, env, "", "coordinator", "set-regions", "--email", "nobody@example.org", "--regions", "11"), 1, "no coordinator has e-mail nobody@example.org")
+	r := run(t, env, "", "coordinator", "list")
+	expect(t, r, 0, "ana@example.org", "Ana Tremblay", "disabled", "central@example.org", "admin", "all")
+	if !strings.Contains(r.stdout, " 11 ") {
+		t.Errorf("regions not updated in the list:\n%s", r.stdout)
+	}
+	expect(t, run(t, env, "", "coordinator", "enable", "--email", "ana@example.org"), 0)
+	expect(t, run(t, env, "nouveau mot de passe\n", "coordinator", "password", "--email", "ana@example.org", "--password-stdin"), 0, "password of ana@example.org changed")
+	expect(t, run(t, env, "", "device", "list"), 0, "DEVICE")
+	expect(t, run(t, env, "", "device", "revoke", "--id", domain.NewID()), 1, "no device")
+}
+
+func TestImportExport(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "membres.csv")
+	csv := "\ufeffNom;Forme juridique;Région;Municipalité;Code postal;Services\r\n" +
+		"Coopérative de solidarité de l'Île;coopérative de solidarité;Gaspésie–Îles-de-la-Madeleine;Îles-de-la-Madeleine;G4T 1A1;Comptabilité\r\n" +
+		"Mutuelle de Sept-Îles;mutuelle;09;Sept-Îles;;\r\n"
+	if err := os.WriteFile(good, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "mauvais.csv")
+	if err := os.WriteFile(bad, []byte("nom;forme_juridique;région;municipalité\nA;mutual;09;X\nB;mutual;99;Y\nC;coop;09;Z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	expect(t, run(t, nil, "", "members", "import", "--data", data, bad), 1,
+		"nothing imported", `line 3, column "région": unknown region "99"`, `line 4, column "forme_juridique": unknown legal form "coop"`)
+	expect(t, run(t, nil, "", "members", "import", filepath.Join(dir, "absent.csv"), "--data", data), 1, "absent.csv")
+	expect(t, run(t, nil, "", "members", "import", good, "--data", data), 0, "imported 2 members")
+
+	out := filepath.Join(dir, "export.csv")
+	expect(t, run(t, nil, "", "export", "members", "--data", data, "--out", out), 0, "wrote 2 rows")
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\ufeffid;nom;")) || !bytes.Contains(b, []byte("Îles-de-la-Madeleine")) || !bytes.Contains(b, []byte(";accounting;")) {
+		t.Errorf("members export:\n%s", b)
+	}
+	// The export imports back without changing anything.
+	expect(t, run(t, nil, "", "members", "import", "--data", data, out), 0, "imported 2 members")
+	expect(t, run(t, nil, "", "export", "visits", "--data", data, "--out", out, "--lang", "en"), 0, "wrote 0 rows")
+	if b, _ := os.ReadFile(out); !bytes.HasPrefix(b, []byte("\ufeffid,date,member_id,member,")) {
+		t.Errorf("visits export:\n%s", b)
+	}
+	expect(t, run(t, nil, "", "export", "followups", "--data", data, "--out", filepath.Join(dir, "no", "such", "dir.csv")), 1)
+}
+
+func TestDemo(t *testing.T) {
+	data := t.TempDir()
+	r := run(t, nil, "", "demo", "--data", data)
+	expect(t, r, 0, "300 members", "e-mail:   "+demo.DemoEmail, "password: ")
+	_, pw, _ := strings.Cut(r.stdout, "password: ")
+	pw, _, _ = strings.Cut(pw, "\n")
+	if len(pw) < 16 {
+		t.Fatalf("demo password %q", pw)
+	}
+	expect(t, run(t, nil, "", "demo", "--data", data), 1, "already there")
+	if r := run(t, nil, "", "export", "visits", "--data", data, "--out", "-"); r.code != 0 || strings.Count(r.stdout, "\n") < 1000 {
+		t.Errorf("demo visits: exit %d, %d lines", r.code, strings.Count(r.stdout, "\n"))
+	}
+
+	// The printed password signs in on a running server.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	var out, errb bytes.Buffer
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": data, "TERRAIN_CENTRAL_ADDR": "127.0.0.1:0", "TERRAIN_CENTRAL_LOG_LEVEL": "warn"}
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] },
+		argon: central.TestArgon2, ready: func(a string) { addr <- a }}
+	done := make(chan int, 1)
+	go func() { done <- c.run(ctx, []string{"serve"}) }()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case code := <-done:
+		t.Fatalf("serve exited %d: %s", code, errb.String())
+	}
+	if r := run(t, nil, "", "coordinator", "list", "--data", data); r.code != 1 || !strings.Contains(r.stderr, "in use by another process") {
+		t.Errorf("admin command on a served directory: exit %d, %s", r.code, r.stderr)
+	}
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	body, _ := json.Marshal(protocol.SessionRequest{Email: demo.DemoEmail, Password: pw, ClientID: domain.NewID()})
+	resp, err = http.Post(base+"/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sr protocol.SessionResponse
+	err = json.NewDecoder(resp.Body).Decode(&sr)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || sr.Token == "" || !strings.Contains(strings.Join(sr.Coordinator.Regions, ","), "09") {
+		t.Fatalf("demo sign-in: %d %+v %v", resp.StatusCode, sr, err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("serve exited %d after shutdown: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "listening on http://127.0.0.1:") {
+		t.Errorf("serve output: %s", out.String())
+	}
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server timeouts: a slow or stalled client never holds a connection for
+// long, and a push of 1,000 visits over a slow link still fits.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 2 * time.Minute
+	writeTimeout      = 5 * time.Minute
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 30 * time.Second
+)
+
+func (c *cli) serve(ctx context.Context, args []string) (err error) {
+	f := c.flags("serve")
+	addr := f.str("addr", "127.0.0.1:8470", "address to listen on")
+	sf := f.store()
+	certFile := f.str("tls-cert", "", "TLS certificate (PEM)")
+	keyFile := f.str("tls-key", "", "TLS private key (PEM)")
+	plain := f.boolean("allow-plain-http", "serve plain HTTP on a non-loopback address (behind a TLS proxy)")
+	level := f.str("log-level", "info", "debug, info, warn or error")
+	format := f.str("log-format", "text", "text or json")
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usagef("give both --tls-cert and --tls-key, or neither")
+	}
+	log, err := c.logger(*level, *format)
+	if err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if tlsConfig == nil && !*plain && !loopback(ln.Addr()) {
+		ln.Close()
+		return usagef("refusing to serve plain HTTP on %s, which is not loopback: give --tls-cert and --tls-key, or --allow-plain-http behind a TLS proxy", ln.Addr())
+	}
+	srv, backend, err := c.open(ctx, sf, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeAll(backend, &err)
+
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "epoch", srv.Epoch())
+	fmt.Fprintf(c.stdout, "terrain-central listening on %s://%s\n", scheme, ln.Addr())
+	if c.ready != nil {
+		c.ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func loopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// TestLoadRuns runs a short load on the embedded backend and checks that
+// every request succeeded; the figure itself is for the operator, not a
+// test assertion.
+func TestLoadRuns(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-devices", "3", "-duration", "300ms", "-write", "0.5"}, &out, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`requests=(\d+) errors=(\d+) pushes=(\d+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("output: %s", out.String())
+	}
+	requests, _ := strconv.Atoi(m[1])
+	if requests == 0 || m[2] != "0" {
+		t.Errorf("requests %s, errors %s:\n%s", m[1], m[2], out.String())
+	}
+}
+
+func TestLoadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-devices", "0"},
+		{"-write", "2"},
+		{"-backend", "sqlite"},
+		{"-backend", "postgres"},
+		{"-url", "http://127.0.0.1:1"},
+	} {
+		if err := run(context.Background(), args, &bytes.Buffer{}, func(string) string { return "" }); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
