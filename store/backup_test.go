@@ -1,0 +1,219 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"leconsortium.coop/terrain/domain"
+)
+
+func TestBackupRestore(t *testing.T) {
+	s, _, c := newStore(t)
+	m := mustSaveMember(t, s, newMember("Coopérative de santé de Havre-Saint-Pierre", "Havre-Saint-Pierre", "09", domain.SolidarityCoop, "hr"))
+	v := mustSaveVisit(t, s, newVisit(m.ID, c.Today()))
+	f := mustSaveFollowUp(t, s, newFollowUp(m.ID, "hr", c.Today().AddDays(7)))
+	if err := s.SetSetting("language", "fr"); err != nil {
+		t.Fatal(err)
+	}
+	var backup bytes.Buffer
+	if err := s.Backup(&backup); err != nil {
+		t.Fatal(err)
+	}
+	// Later changes are not in the backup; the backup keeps the passphrase
+	// of its day.
+	later := mustSaveMember(t, s, newMember("Coop ajoutée après", "Sept-Îles", "09", domain.WorkerCoop))
+	if err := s.ChangePassphrase(pass, []byte("plus tard")); err != nil {
+		t.Fatal(err)
+	}
+	device, pending := s.DeviceID(), outbox(t, s)[:3]
+
+	into := filepath.Join(t.TempDir(), "restored")
+	if _, err := Restore(bytes.NewReader(backup.Bytes()), into, []byte("plus tard"), testOptions(t, c)); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("Restore with today's passphrase = %v, want ErrWrongPassphrase", err)
+	}
+	if !emptyOrMissing(into) {
+		t.Fatal("failed restore left files behind")
+	}
+	r, err := Restore(bytes.NewReader(backup.Bytes()), into, pass, testOptions(t, c))
+	if err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	defer r.Close()
+	if r.DeviceID() != device {
+		t.Errorf("restored device id %s, want %s", r.DeviceID(), device)
+	}
+	if got, err := r.Member(m.ID); err != nil || got.Name != m.Name {
+		t.Errorf("restored member = %+v, %v", got, err)
+	}
+	if _, err := r.Member(later.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("member saved after the backup is in it: %v", err)
+	}
+	if hist, _ := r.VisitsOfMember(m.ID, 0); len(hist) != 1 || hist[0].ID != v.ID {
+		t.Errorf("restored history = %v", hist)
+	}
+	if fus, _ := r.FollowUps(FollowUpFilter{MemberID: m.ID}); len(fus) != 1 || fus[0].ID != f.ID {
+		t.Errorf("restored follow-ups = %v", fus)
+	}
+	if lang, _, _ := r.Setting("language"); lang != "fr" {
+		t.Errorf("restored language = %q", lang)
+	}
+	got := outbox(t, r)
+	if len(got) != 3 || !slices.EqualFunc(got, pending, func(a, b Mutation) bool { return a.Seq == b.Seq && a.ID == b.ID }) {
+		t.Errorf("restored outbox = %v", got)
+	}
+	if res, _ := r.SearchMembers(MemberQuery{Text: "havre"}); len(res) != 1 || res[0].LastVisit != c.Today() {
+		t.Errorf("restored index = %+v", res)
+	}
+	// New changes carry on the numbering.
+	mustSaveVisit(t, r, newVisit(m.ID, c.Today().AddDays(-1)))
+	if got := outbox(t, r); got[len(got)-1].Seq != 4 {
+		t.Errorf("next seq after restore = %d", got[len(got)-1].Seq)
+	}
+
+	if _, err := Restore(bytes.NewReader(backup.Bytes()), into, pass, testOptions(t, c)); !errors.Is(err, ErrProfileExists) {
+		t.Fatalf("Restore into a used dir = %v, want ErrProfileExists", err)
+	}
+}
+
+func TestRestoreRejectsDamagedBackups(t *testing.T) {
+	s, _, c := newStore(t)
+	m := mustSaveMember(t, s, newMember("Coop de la Haute-Côte-Nord", "Les Escoumins", "09", domain.WorkerCoop))
+	for range 20 {
+		v := newVisit(m.ID, c.Today())
+		v.Notes = strings.Repeat("Un compte rendu assez long pour remplir plusieurs blocs. ", 150)
+		mustSaveVisit(t, s, v)
+	}
+	var backup bytes.Buffer
+	if err := s.Backup(&backup); err != nil {
+		t.Fatal(err)
+	}
+	full := backup.Bytes()
+	if len(full) < 2*chunkSize {
+		t.Fatalf("backup of %d bytes: too small to cut between chunks", len(full))
+	}
+	flip := func(i int) []byte {
+		b := bytes.Clone(full)
+		b[i] ^= 0x40
+		return b
+	}
+	damaged := map[string][]byte{
+		"not a backup":        []byte("hello"),
+		"empty":               nil,
+		"truncated mid-chunk": full[:len(full)-100],
+		"last chunk dropped":  full[:lastChunkStart(t, full)],
+		"header altered":      flip(len(backupMagic) + 6),
+		"byte flipped early":  flip(firstChunkStart(t, full) + 100),
+		"byte flipped late":   flip(len(full) - 30),
+		"trailing garbage":    append(bytes.Clone(full), 0, 1, 2),
+	}
+	for name, b := range damaged {
+		dir := filepath.Join(t.TempDir(), "r")
+		_, err := Restore(bytes.NewReader(b), dir, pass, testOptions(t, c))
+		if !errors.Is(err, ErrBadBackup) {
+			t.Errorf("%s: Restore = %v, want ErrBadBackup", name, err)
+		}
+		if !emptyOrMissing(dir) {
+			t.Errorf("%s: files left in %s", name, dir)
+		}
+	}
+}
+
+func firstChunkStart(t *testing.T, b []byte) int {
+	t.Helper()
+	_, hb, err := readBackupHeader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(backupMagic) + 4 + len(hb)
+}
+
+// lastChunkStart walks the chunk framing to where the final chunk begins.
+func lastChunkStart(t *testing.T, b []byte) int {
+	t.Helper()
+	off := firstChunkStart(t, b)
+	for {
+		final := b[off] == 1
+		size := int(b[off+1])<<24 | int(b[off+2])<<16 | int(b[off+3])<<8 | int(b[off+4])
+		if final {
+			return off
+		}
+		off += 5 + size
+	}
+}
+
+// TestNoPlaintextOnDisk saves distinctive text and looks for it in every
+// file of the profile, while open and after Close, and in a backup.
+func TestNoPlaintextOnDisk(t *testing.T) {
+	s, dir, c := newStore(t)
+	secrets := []string{"Zygomatique Coopérative Kapuskasing", "Ornithorynque", "Xylophage confidentiel",
+		"Quetzalcoatl", "tok-7f3a9c2e-secret", "Wakefield-Brébeuf"}
+	m := newMember(secrets[0], secrets[5], "07", domain.SolidarityCoop)
+	m.Notes = secrets[1] + " — note interne"
+	mustSaveMember(t, s, m)
+	v := newVisit(m.ID, c.Today())
+	v.Notes = secrets[2]
+	v.Needs = strings.Repeat(secrets[2]+" ", 200) // long: goes to the value log
+	mustSaveVisit(t, s, v)
+	f := newFollowUp(m.ID, "legal", c.Today().AddDays(3))
+	f.Description = secrets[3]
+	mustSaveFollowUp(t, s, f)
+	if err := s.SetSetting("device_token", secrets[4]); err != nil {
+		t.Fatal(err)
+	}
+	// Also as Import writes them.
+	m2 := newMember(secrets[0]+" bis", secrets[5], "07", domain.WorkerCoop)
+	if err := s.Import([]domain.Member{m2}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	assertNoSecrets(t, dir, secrets, "while open")
+	var backup bytes.Buffer
+	if err := s.Backup(&backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoSecrets(t, dir, secrets, "after Close")
+	for _, sec := range secrets {
+		if bytes.Contains(backup.Bytes(), []byte(sec)) {
+			t.Errorf("backup contains %q", sec)
+		}
+	}
+}
+
+func assertNoSecrets(t *testing.T, dir string, secrets []string, when string) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, sec := range secrets {
+			// Words too: a field may be split across JSON or blocks.
+			for _, w := range append([]string{sec}, strings.Fields(sec)...) {
+				if len(w) >= 8 && bytes.Contains(b, []byte(w)) {
+					t.Errorf("%s: %s contains %q", when, path, w)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 4 {
+		t.Fatalf("%s: only %d files under %s", when, files, dir)
+	}
+}
