@@ -1,6 +1,6 @@
 package demo
 
-import "encoding/hex"
+import "leconsortium.coop/terrain/domain"
 
 // Kinds of records, kept in the id so that ids of different kinds never
 // collide.
@@ -35,15 +35,5 @@ func makeID(ms int64, kind int, serial uint64, r *rng) string {
 	for i := 9; i < 16; i++ {
 		b[i] = byte(low >> (8 * (15 - i)))
 	}
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], b[10:16])
-	return string(out[:])
+	return domain.FormatUUID(b)
 }

@@ -69,6 +69,11 @@ func formatV7(ms int64, counter uint16, b [16]byte) string {
 	b[6] = 0x70 | byte(counter>>8)&0x0f
 	b[7] = byte(counter)
 	b[8] = 0x80 | b[8]&0x3f
+	return FormatUUID(b)
+}
+
+// FormatUUID writes 16 bytes in the canonical lower-case 8-4-4-4-12 form.
+func FormatUUID(b [16]byte) string {
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'

@@ -236,44 +236,12 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		var visits []domain.Visit
-		nv := 0
-		flushVisits := func() error {
-			nv += len(visits)
-			err := srv.Import(ctx, nil, visits, nil)
-			visits = visits[:0]
+		nv, err := importInBatches(g.EachVisit, func(vs []domain.Visit) error { return srv.Import(ctx, nil, vs, nil) })
+		if err != nil {
 			return err
 		}
-		if err := g.EachVisit(func(v domain.Visit) error {
-			visits = append(visits, v)
-			if len(visits) == demoBatch {
-				return flushVisits()
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := flushVisits(); err != nil {
-			return err
-		}
-		var followUps []domain.FollowUp
-		nf := 0
-		flushFollowUps := func() error {
-			nf += len(followUps)
-			err := srv.Import(ctx, nil, nil, followUps)
-			followUps = followUps[:0]
-			return err
-		}
-		if err := g.EachFollowUp(func(fu domain.FollowUp) error {
-			followUps = append(followUps, fu)
-			if len(followUps) == demoBatch {
-				return flushFollowUps()
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := flushFollowUps(); err != nil {
+		nf, err := importInBatches(g.EachFollowUp, func(fs []domain.FollowUp) error { return srv.Import(ctx, nil, nil, fs) })
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "demo data: %d members, %d visits, %d follow-ups, %d coordinators\n",
@@ -283,4 +251,27 @@ func (c *cli) demo(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.stdout, "The password is shown only now. The other demo coordinators have random passwords; set one with: terrain-central coordinator password --email E --password-stdin")
 		return nil
 	})
+}
+
+// importInBatches feeds what each yields to flush demoBatch records at a time,
+// so the demo never holds every visit in memory, and returns how many it fed.
+func importInBatches[T any](each func(func(T) error) error, flush func([]T) error) (int, error) {
+	batch := make([]T, 0, demoBatch)
+	n := 0
+	send := func() error {
+		n += len(batch)
+		err := flush(batch)
+		batch = batch[:0]
+		return err
+	}
+	if err := each(func(v T) error {
+		batch = append(batch, v)
+		if len(batch) == demoBatch {
+			return send()
+		}
+		return nil
+	}); err != nil {
+		return n, err
+	}
+	return n, send()
 }
