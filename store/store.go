@@ -143,11 +143,17 @@ func openDB(dir string, master []byte, opt Options) (*Store, error) {
 		now = time.Now
 	}
 	dbDir := filepath.Join(dir, dbDirName)
-	if err := removeEmptyLogs(dbDir); err != nil {
-		clear(master)
-		return nil, err
-	}
 	db, err := badger.Open(badgerOptions(dbDir, master, logger))
+	if err != nil && !isLockError(err) {
+		// Only once Badger has failed, and not because another process
+		// holds the directory, may empty logs be removed: a running
+		// instance's freshly rotated log is empty for a moment.
+		if rerr := removeEmptyLogs(dbDir); rerr != nil {
+			clear(master)
+			return nil, rerr
+		}
+		db, err = badger.Open(badgerOptions(dbDir, master, logger))
+	}
 	if err != nil {
 		clear(master)
 		if isLockError(err) {
