@@ -225,9 +225,12 @@ func (e *ImportError) Error() string {
 
 // Import writes members, visits and follow-ups with the authority of the
 // central office, all or nothing: one refused record refuses the batch with
-// an *ImportError. A record whose id exists is updated, field by field, and
-// only the fields that differ get a new stamp, so that a re-import does not
-// override what coordinators changed since.
+// an *ImportError. A record whose id exists is updated field by field: a
+// field equal to the stored value is not written, and a field a coordinator
+// changed since the office last wrote it is merged as a concurrent write —
+// the import, being the newer, wins and the coordinator's value is kept in a
+// conflict record that both sides see. A re-import never silently undoes
+// what coordinators typed.
 func (s *Server) Import(ctx context.Context, members []domain.Member, visits []domain.Visit, followUps []domain.FollowUp) error {
 	today := s.today()
 	var ie ImportError
@@ -277,9 +280,11 @@ func (s *Server) Import(ctx context.Context, members []domain.Member, visits []d
 }
 
 // centralMutation turns a full record from the central office into a
-// mutation of the fields that differ from what is stored, based on the
-// stored versions so that it applies without conflict. It returns nil when
-// nothing differs.
+// mutation of the fields that differ from what is stored. A field the office
+// wrote last is based on its stored version, so it applies without conflict;
+// a field a device wrote last is based on nothing (0), so the merge rule
+// treats the two writes as concurrent and keeps the loser. It returns nil
+// when nothing differs.
 func (s *Server) centralMutation(tx Tx, kind domain.Kind, id string, fields map[string]json.RawMessage) (*protocol.Mutation, error) {
 	cur, err := tx.Record(kind, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -291,7 +296,9 @@ func (s *Server) centralMutation(tx Tx, kind domain.Kind, id string, fields map[
 			continue
 		}
 		m.Fields[name] = v
-		m.Base[name] = cur.Versions[name].Seq
+		if ver := cur.Versions[name]; ver.Device == protocol.CentralDevice {
+			m.Base[name] = ver.Seq
+		}
 	}
 	if len(m.Fields) == 0 {
 		return nil, nil

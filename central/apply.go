@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/hlc"
@@ -120,7 +122,9 @@ func (s *Server) applyMutation(tx Tx, a actor, m protocol.Mutation, today domain
 	switch m.Kind {
 	case domain.KindMember:
 		rec.Region = n.region
-		if !exists && !a.inScope(rec.Region) {
+		// Checked for every write, not only creates: moving a member into a
+		// region outside the scope would hand it to someone else.
+		if !a.inScope(rec.Region) {
 			return reject(m, protocol.RejectForbidden, fmt.Sprintf("region %s is outside your regions", rec.Region)), nil
 		}
 	case domain.KindVisit, domain.KindFollowUp:
@@ -163,6 +167,11 @@ func (s *Server) applyDelete(tx Tx, a actor, m protocol.Mutation, cur Record, ex
 	case m.Kind == domain.KindVisit && !a.admin && visitAuthor(cur) != a.coordinatorID:
 		return reject(m, protocol.RejectForbidden, "only the coordinator who recorded a visit can delete it"), nil
 	}
+	if changed := editedSince(cur, m, a.device); len(changed) > 0 {
+		return reject(m, protocol.RejectEditedSince, fmt.Sprintf(
+			"another device changed %s after the version you deleted; the record is kept, delete it again if you still mean to",
+			strings.Join(changed, ", "))), nil
+	}
 	seq, err := tx.NextSeq()
 	if err != nil {
 		return nil, err
@@ -170,6 +179,22 @@ func (s *Server) applyDelete(tx Tx, a actor, m protocol.Mutation, cur Record, ex
 	cur.Deleted = true
 	cur.Seq = seq
 	return nil, tx.PutRecord(cur)
+}
+
+// editedSince returns, in name order, the fields of cur that a device other
+// than the deleting one wrote after the version the delete m was based on (a
+// field missing from m.Base was never seen). Deleting over them would throw
+// away an edit its author expects to keep. The id never changes, so devices
+// leave it out of a delete's base.
+func editedSince(cur Record, m protocol.Mutation, device string) []string {
+	var out []string
+	for name, v := range cur.Versions {
+		if name != "id" && v.Seq > m.Base[name] && v.Device != device {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // writeRecord stores a new version of rec: the fields in applied get the

@@ -18,7 +18,11 @@ import (
 // Sign-in throttling: after a few free failures, each further attempt under
 // the same e-mail (or from the same address) must wait twice as long as the
 // previous one. Blocked attempts are answered 429 with Retry-After without
-// checking the password, so guessing gets no faster by trying harder.
+// checking the password, so guessing gets no faster by trying harder. An
+// attempt is counted as a failure before its password is checked, in the
+// same transaction as the check of the counts, so that attempts sent in
+// parallel cannot all pass on the same count; a right password takes its
+// count back.
 const (
 	freeEmailFailures = 5
 	freeAddrFailures  = 20 // an office behind one address has many people
@@ -107,22 +111,40 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	info(r).device = req.ClientID
 	email := strings.ToLower(domain.NormalizeText(req.Email))
-	emailKey, addrKey := "email:"+email, "addr:"+remoteHost(r)
+	limits := map[string]int{"email:" + email: freeEmailFailures}
+	if s.addrFailures > 0 {
+		limits["addr:"+remoteHost(r)] = s.addrFailures
+	}
 	now := s.now()
 
 	var coord Coordinator
 	found := false
 	var wait time.Duration
-	err = s.backend.View(r.Context(), func(tx ReadTx) error {
-		fe, err := tx.Failures(emailKey)
-		if err != nil {
-			return err
+	err = s.backend.Update(r.Context(), func(tx Tx) error {
+		found, wait = false, 0
+		counts := make(map[string]Failures, len(limits))
+		for key, free := range limits {
+			f, err := tx.Failures(key)
+			if err != nil {
+				return err
+			}
+			if now.Sub(f.Last) > failureWindow {
+				f = Failures{}
+			}
+			wait = max(wait, retryAfter(f, now, free))
+			counts[key] = f
 		}
-		fa, err := tx.Failures(addrKey)
-		if err != nil {
-			return err
+		if wait > 0 {
+			return nil // blocked: nothing to count, no password to check
 		}
-		wait = max(retryAfter(fe, now, freeEmailFailures), retryAfter(fa, now, freeAddrFailures))
+		for key, f := range counts {
+			f.Count++
+			f.Last = now
+			if err := tx.PutFailures(key, f); err != nil {
+				return err
+			}
+		}
+		var err error
 		coord, err = tx.CoordinatorByEmail(email)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -151,11 +173,11 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found || !good {
-		if err := s.countFailure(r.Context(), now, emailKey, addrKey); err != nil {
-			s.internalError(w, r, "count failure", err)
-			return
-		}
 		writeError(w, r, http.StatusUnauthorized, protocol.CodeBadCredentials, "wrong e-mail or password")
+		return
+	}
+	if err := s.signedIn(r.Context(), limits); err != nil {
+		s.internalError(w, r, "sign in", err)
 		return
 	}
 	if coord.Disabled {
@@ -181,10 +203,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		dev.Name = domain.NormalizeText(req.DeviceName)
 		dev.TokenHash = th
 		dev.SignedInAt = now
-		if err := tx.PutDevice(dev); err != nil {
-			return err
-		}
-		return tx.PutFailures(emailKey, Failures{})
+		return tx.PutDevice(dev)
 	})
 	if errors.Is(err, errDeviceTaken) {
 		writeError(w, r, http.StatusForbidden, protocol.CodeForbidden, "this device is registered to another coordinator; create a new profile on it")
@@ -198,7 +217,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, protocol.SessionResponse{
 		Token:       token,
 		Coordinator: coordinatorInfo(coord),
-		Epoch:       s.epoch,
+		Epoch:       s.Epoch(),
 	})
 }
 
@@ -239,19 +258,23 @@ func (s *Server) revoke(ctx context.Context, deviceID string, only []byte) error
 	})
 }
 
-func (s *Server) countFailure(ctx context.Context, now time.Time, keys ...string) error {
+// signedIn settles the counts of a right password: the e-mail's failures
+// are forgotten, and the address gets back the attempt counted in advance
+// (others behind it may still have failed).
+func (s *Server) signedIn(ctx context.Context, limits map[string]int) error {
 	return s.backend.Update(ctx, func(tx Tx) error {
-		for _, k := range keys {
-			f, err := tx.Failures(k)
-			if err != nil {
-				return err
+		for key := range limits {
+			var f Failures
+			if strings.HasPrefix(key, "addr:") {
+				var err error
+				if f, err = tx.Failures(key); err != nil {
+					return err
+				}
+				if f.Count--; f.Count <= 0 {
+					f = Failures{}
+				}
 			}
-			if now.Sub(f.Last) > failureWindow {
-				f = Failures{}
-			}
-			f.Count++
-			f.Last = now
-			if err := tx.PutFailures(k, f); err != nil {
+			if err := tx.PutFailures(key, f); err != nil {
 				return err
 			}
 		}

@@ -30,7 +30,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill)
 		AckedThrough: d.LastSeq,
 		Rejected:     []protocol.Rejection{},
 		Changes:      []json.RawMessage{},
-		Epoch:        s.epoch,
+		Epoch:        s.Epoch(),
 	}
 	if d.DroppedThrough > 0 && cursor < d.DroppedThrough {
 		resp.DroppedRegions = d.Dropped

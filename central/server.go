@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"leconsortium.coop/terrain/domain"
@@ -40,6 +41,13 @@ type Options struct {
 	// when 0.
 	MaxBodyBytes    int64
 	MaxDecodedBytes int64
+	// AddrFailures is how many failed sign-ins one remote address may make
+	// within an hour before each further attempt from it waits (and is
+	// answered 429): 20 when 0, no per-address limit when negative. The
+	// address is the TCP peer's: behind a reverse proxy it is the proxy's,
+	// shared by every client, so raise the limit or turn it off there (the
+	// per-e-mail limit always holds).
+	AddrFailures int
 }
 
 // Server is the central service: the HTTP API and the administration
@@ -50,13 +58,17 @@ type Server struct {
 	now     func() time.Time
 	clock   *hlc.Clock
 	argon   Argon2Params
-	epoch   string
+	// epoch is read by every request and replaced by RotateEpoch.
+	epoch atomic.Pointer[string]
 
 	pageBytes       int
 	pageLimit       int
 	maxSkew         time.Duration
 	maxBodyBytes    int64
 	maxDecodedBytes int64
+	// addrFailures is the free failed sign-ins per address; 0 turns the
+	// per-address limit off.
+	addrFailures int
 
 	// hashing bounds concurrent Argon2 runs: each takes 64 MiB, and a burst
 	// of sign-ins must not exhaust memory.
@@ -86,6 +98,7 @@ func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
 		maxSkew:         opt.MaxClockSkew,
 		maxBodyBytes:    opt.MaxBodyBytes,
 		maxDecodedBytes: opt.MaxDecodedBytes,
+		addrFailures:    opt.AddrFailures,
 		hashing:         make(chan struct{}, 2),
 	}
 	if s.log == nil {
@@ -112,6 +125,12 @@ func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
 	if s.maxDecodedBytes <= 0 {
 		s.maxDecodedBytes = protocol.MaxDecodedBytes
 	}
+	switch {
+	case s.addrFailures == 0:
+		s.addrFailures = freeAddrFailures
+	case s.addrFailures < 0:
+		s.addrFailures = 0
+	}
 	s.clock = hlc.NewClock(s.now, 0)
 	if err := s.init(ctx); err != nil {
 		return nil, err
@@ -123,18 +142,16 @@ func (s *Server) init(ctx context.Context) error {
 	err := s.backend.Update(ctx, func(tx Tx) error {
 		epoch, err := tx.Meta(metaEpoch)
 		if errors.Is(err, ErrNotFound) {
-			var b [16]byte
-			if _, err := rand.Read(b[:]); err != nil {
+			if epoch, err = newEpoch(); err != nil {
 				return err
 			}
-			epoch = hex.EncodeToString(b[:])
 			if err := tx.SetMeta(metaEpoch, epoch); err != nil {
 				return err
 			}
 		} else if err != nil {
 			return err
 		}
-		s.epoch = epoch
+		s.epoch.Store(&epoch)
 		if _, err := tx.Meta(metaCatalog); errors.Is(err, ErrNotFound) {
 			for _, svc := range domain.DefaultServices() {
 				if err := s.putCentral(tx, domain.KindService, svc.ID, "", toFields(svc)); err != nil {
@@ -154,7 +171,34 @@ func (s *Server) init(ctx context.Context) error {
 }
 
 // Epoch returns the server's epoch.
-func (s *Server) Epoch() string { return s.epoch }
+func (s *Server) Epoch() string { return *s.epoch.Load() }
+
+func newEpoch() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("new epoch: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// RotateEpoch gives the data a new epoch and returns it. Run it after
+// restoring a backup, before serving: the epoch is stored with the data, so
+// the restored data carries the epoch devices already know, and they would
+// take it for the data they synced with. With a new epoch every device
+// refetches and pushes its records again. A server running on the same
+// backend in another process keeps the old epoch until it restarts.
+func (s *Server) RotateEpoch(ctx context.Context) (string, error) {
+	epoch, err := newEpoch()
+	if err != nil {
+		return "", err
+	}
+	err = s.backend.Update(ctx, func(tx Tx) error { return tx.SetMeta(metaEpoch, epoch) })
+	if err != nil {
+		return "", fmt.Errorf("rotate epoch: %w", err)
+	}
+	s.epoch.Store(&epoch)
+	return epoch, nil
+}
 
 // today is the civil day used for validation.
 func (s *Server) today() domain.Date { return domain.DateOf(s.now()) }
@@ -265,7 +309,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, protocol.CodeInternal, "backend unavailable")
 		return
 	}
-	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok", "epoch": s.epoch})
+	writeJSON(w, r, http.StatusOK, map[string]string{"status": "ok", "epoch": s.Epoch()})
 }
 
 func (s *Server) handleCatalog(w http.ResponseWriter, r *http.Request) {

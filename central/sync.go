@@ -15,6 +15,9 @@ import (
 var (
 	errRevoked  = errors.New("device token revoked")
 	errDisabled = errors.New("coordinator disabled")
+	// errLostWork: the device knows of writes the server does not have, a
+	// sign that the server's data was restored from an older backup.
+	errLostWork = errors.New("server lost acknowledged work")
 )
 
 func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
@@ -39,13 +42,18 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusForbidden, protocol.CodeForbidden, "this token was issued to another device")
 		return
 	}
-	if req.Epoch != "" && req.Epoch != s.epoch {
+	if req.Epoch != "" && req.Epoch != s.Epoch() {
 		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
 			"the server's data was restored; send epoch \"\" and cursor 0 to fetch everything again")
 		return
 	}
 	resp, err := s.sync(r.Context(), dev, coord, req)
 	switch {
+	case errors.Is(err, errLostWork):
+		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
+			"the server's data was restored from a backup older than this device's last sync; "+
+				"send epoch \"\" and cursor 0 to fetch everything again, and push your own changes again")
+		return
 	case errors.Is(err, errRevoked):
 		writeError(w, r, http.StatusUnauthorized, protocol.CodeUnauthorized, "unknown or revoked device token; sign in again")
 		return
@@ -100,6 +108,13 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 			if c.Disabled {
 				return errDisabled
 			}
+			head, err := tx.Head()
+			if err != nil {
+				return err
+			}
+			if err := checkLostWork(d, req, head); err != nil {
+				return err
+			}
 			a := actorFor(c, d.ID)
 			before := d.LastSeq
 			for _, m := range req.Mutations {
@@ -125,8 +140,7 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 				}
 				d.LastSeq = m.Seq
 			}
-			head, err := tx.Head()
-			if err != nil {
+			if head, err = tx.Head(); err != nil {
 				return err
 			}
 			next, scopeChanged, err := advanceScope(d, scopeOf(c), min(req.Cursor, head), tx.NextSeq)
@@ -148,6 +162,13 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 		if err != nil {
 			return err
 		}
+		head, err := tx.Head()
+		if err != nil {
+			return err
+		}
+		if err := checkLostWork(d, protocol.SyncRequest{Epoch: req.Epoch, Cursor: req.Cursor}, head); err != nil {
+			return err
+		}
 		resp, err = s.page(tx, d, req.Cursor, req.Backfill)
 		return err
 	})
@@ -156,6 +177,31 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 	}
 	resp.Rejected = append(resp.Rejected, rejected...)
 	return resp, nil
+}
+
+// checkLostWork refuses, with errLostWork, a request from a device that
+// knows more than the server: a cursor past the head (changes it received
+// are gone) or a first new mutation after a gap (mutations acknowledged to
+// it are gone). Both happen when a backup older than the device's last sync
+// is restored without a new epoch. A device refetching (epoch "") starts
+// over and is not checked.
+func checkLostWork(d Device, req protocol.SyncRequest, head uint64) error {
+	if req.Epoch == "" {
+		return nil
+	}
+	if req.Cursor > head {
+		return fmt.Errorf("%w: cursor %d is past the head %d", errLostWork, req.Cursor, head)
+	}
+	for _, m := range req.Mutations {
+		if m.Seq <= d.LastSeq {
+			continue
+		}
+		if m.Seq > d.LastSeq+1 {
+			return fmt.Errorf("%w: mutation %d follows %d", errLostWork, m.Seq, d.LastSeq)
+		}
+		break
+	}
+	return nil
 }
 
 // advanceScope returns the device's scope state after a sync with cursor,

@@ -366,11 +366,11 @@ func (t *tx) Children(memberID string) ([]central.Record, error) {
 	var refs []ref
 	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	for it.Rewind(); it.Valid(); it.Next() {
-		rest := string(it.Item().Key()[len(prefix):])
+		rest := string(it.Item().Key()[len(prefix):]) // a copy: the item's key dies with the iterator
 		kind, id, ok := strings.Cut(rest, "/")
 		if !ok {
 			it.Close()
-			return nil, fmt.Errorf("corrupt child key %q", it.Item().Key())
+			return nil, fmt.Errorf("corrupt child key %q", string(prefix)+rest)
 		}
 		refs = append(refs, ref{domain.Kind(kind), id})
 	}

@@ -3,10 +3,13 @@ package badgerdb_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"leconsortium.coop/terrain/central"
 	"leconsortium.coop/terrain/central/badgerdb"
@@ -116,4 +119,41 @@ func regions() []string {
 		out = append(out, r.Code)
 	}
 	return out
+}
+
+// TestCorruptChildKey: a child index entry that cannot be parsed is reported
+// with its key, read and written transactions alike.
+func TestCorruptChildKey(t *testing.T) {
+	dir := t.TempDir()
+	memberID := domain.NewID()
+	corrupt := "c/" + memberID + "/no-kind-separator"
+	raw, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(txn *badger.Txn) error { return txn.Set([]byte(corrupt), nil) })
+	if cerr := raw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := badgerdb.Open(dir, badgerdb.Options{Logger: quiet(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := fmt.Sprintf("corrupt child key %q", corrupt)
+	if err := db.View(t.Context(), func(tx central.ReadTx) error {
+		_, err := tx.Children(memberID)
+		return err
+	}); err == nil || err.Error() != want {
+		t.Errorf("Children in a View: %v, want %s", err, want)
+	}
+	if err := db.Update(t.Context(), func(tx central.Tx) error {
+		_, err := tx.Children(memberID)
+		return err
+	}); err == nil || err.Error() != want {
+		t.Errorf("Children in an Update: %v, want %s", err, want)
+	}
 }

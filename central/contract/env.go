@@ -253,10 +253,19 @@ func (d *device) create(kind domain.Kind, v any) protocol.Mutation {
 	return d.edit(kind, fields["id"].(string), fields)
 }
 
-// remove builds a delete mutation.
+// remove builds a delete mutation based, as the app's store does, on the
+// version of every field the replica holds, so that the server can tell a
+// delete that raced an edit.
 func (d *device) remove(kind domain.Kind, id string) protocol.Mutation {
 	d.nextSeq++
-	return protocol.Mutation{Seq: d.nextSeq, Kind: kind, ID: id, Delete: true, HLC: d.clock.Now()}
+	m := protocol.Mutation{Seq: d.nextSeq, Kind: kind, ID: id, Delete: true, Base: map[string]uint64{}, HLC: d.clock.Now()}
+	cur := d.replica[key(kind, id)]
+	for name := range cur.fields {
+		if name != "id" {
+			m.Base[name] = cur.versions[name].Seq
+		}
+	}
+	return m
 }
 
 func (d *device) request(muts []protocol.Mutation, bf *protocol.Backfill) protocol.SyncRequest {

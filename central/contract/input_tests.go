@@ -5,8 +5,11 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,7 +200,8 @@ func testDisabledRevoked(t *testing.T, open func(*testing.T) central.Backend) {
 		t.Fatal(err)
 	}
 	before := e.dump()
-	if status, pe, _ := a.post(a.request([]protocol.Mutation{a.edit(kMember, m.ID, map[string]any{"notes": "x"})}, nil)); status != http.StatusForbidden || pe.Code != protocol.CodeDisabled {
+	refused := a.edit(kMember, m.ID, map[string]any{"notes": "x"})
+	if status, pe, _ := a.post(a.request([]protocol.Mutation{refused}, nil)); status != http.StatusForbidden || pe.Code != protocol.CodeDisabled {
 		t.Errorf("disabled coordinator's sync: %d %s", status, pe.Code)
 	}
 	if status, pe, _ := e.signIn("ana@example.org", password, domain.NewID()); status != http.StatusForbidden || pe.Code != protocol.CodeDisabled {
@@ -209,7 +213,8 @@ func testDisabledRevoked(t *testing.T, open func(*testing.T) central.Backend) {
 	if err := e.srv.EnableCoordinator(e.ctx, "ana@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	a.sync(a.edit(kMember, m.ID, map[string]any{"notes": "De retour"}))
+	// The refused mutation stayed in the outbox: it goes first.
+	a.sync(refused, a.edit(kMember, m.ID, map[string]any{"notes": "De retour"}))
 	noRejections(t, a)
 
 	if err := e.srv.RevokeDevice(e.ctx, a.id); err != nil {
@@ -295,6 +300,30 @@ func testEpoch(t *testing.T, open func(*testing.T) central.Backend) {
 		t.Errorf("epoch after refetch = %q", a.epoch)
 	}
 	a.assertMirrors()
+
+	// After a restore the office rotates the epoch: devices refetch.
+	old := e.srv.Epoch()
+	next, err := e.srv.RotateEpoch(e.ctx)
+	if err != nil || next == "" || next == old || e.srv.Epoch() != next {
+		t.Fatalf("rotate epoch: %q -> %q (server %q), %v", old, next, e.srv.Epoch(), err)
+	}
+	if status, pe, _ := a.post(a.request(nil, nil)); status != http.StatusConflict || pe.Code != protocol.CodeEpochChanged {
+		t.Errorf("epoch before the rotation: %d %s", status, pe.Code)
+	}
+	again, err := central.New(e.ctx, e.backend, central.Options{Logger: slog.New(slog.DiscardHandler), Argon2: central.TestArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Epoch() != next {
+		t.Errorf("a server started on the rotated data has epoch %q, want %q", again.Epoch(), next)
+	}
+	a.epoch, a.cursor = "", 0
+	a.replica = map[string]record{}
+	a.sync()
+	if a.epoch != next {
+		t.Errorf("epoch after the second refetch = %q, want %q", a.epoch, next)
+	}
+	a.assertMirrors()
 }
 
 func testImport(t *testing.T, open func(*testing.T) central.Backend) {
@@ -363,5 +392,188 @@ func testHealthCatalog(t *testing.T, open func(*testing.T) central.Backend) {
 	}
 	if len(cat.Services) != len(domain.DefaultServices()) || cat.Services[0].NameFR == "" {
 		t.Errorf("catalog = %+v", cat.Services)
+	}
+}
+
+func testReimport(t *testing.T, open func(*testing.T) central.Backend) {
+	e := newEnv(t, open, nil)
+	e.coordinator("ana@example.org", "09")
+	m := member("09", "Coopérative de Baie-Trinité")
+	m.Phone = "418 555-0100"
+	if err := e.srv.Import(e.ctx, []domain.Member{m}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := e.device("ana@example.org")
+	a.sync()
+	a.sync(a.edit(kMember, m.ID, map[string]any{"phone": "418 555-0199"}))
+	noRejections(t, a)
+
+	// The office imports the same file again, where only the notes changed.
+	m.Notes = "Assemblée annuelle en septembre"
+	if err := e.srv.Import(e.ctx, []domain.Member{m}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := e.record(kMember, m.ID)
+	if got := str(r.Fields["notes"]); got != m.Notes {
+		t.Errorf("notes = %q, want the import's %q", got, m.Notes)
+	}
+	cs := e.conflicts(m.ID)
+	if len(cs) != 1 {
+		t.Fatalf("%d conflicts after the re-import, want 1 (the phone): %s", len(cs), jsonOf(cs))
+	}
+	c := cs[0]
+	phone := str(r.Fields["phone"])
+	sides := map[string]protocol.ConflictSide{c.Winner.Device: c.Winner, c.Loser.Device: c.Loser}
+	if c.Field != "phone" || str(sides[a.id].Value) != "418 555-0199" || str(sides[protocol.CentralDevice].Value) != "418 555-0100" ||
+		str(c.Winner.Value) != phone {
+		t.Errorf("conflict %s; want the coordinator's 418 555-0199 and the import's 418 555-0100, the winner being the stored %q", jsonOf(c), phone)
+	}
+	a.sync()
+	if !a.has(protocol.KindConflict, c.ID) {
+		t.Error("the coordinator's device did not receive the conflict")
+	}
+	a.assertMirrors()
+
+	head := e.head()
+	if err := e.srv.Import(e.ctx, []domain.Member{m}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.head(); h != head {
+		t.Errorf("a third import of the same file moved the head from %d to %d", head, h)
+	}
+}
+
+func testEpochLostWork(t *testing.T, open func(*testing.T) central.Backend) {
+	e := newEnv(t, open, nil)
+	e.coordinator("ana@example.org", "09")
+	a := e.device("ana@example.org")
+	m := member("09", "Coopérative de Chute-aux-Outardes")
+	a.sync(a.create(kMember, m))
+	a.sync(a.edit(kMember, m.ID, map[string]any{"notes": "Un"}), a.edit(kMember, m.ID, map[string]any{"notes": "Deux"}))
+	noRejections(t, a)
+	pending := a.edit(kMember, m.ID, map[string]any{"notes": "Trois"})
+
+	refused := func(what string, muts ...protocol.Mutation) {
+		t.Helper()
+		before := e.dump()
+		if status, pe, _ := a.post(a.request(muts, nil)); status != http.StatusConflict || pe.Code != protocol.CodeEpochChanged {
+			t.Errorf("%s: %d %s, want 409 %s", what, status, pe.Code, protocol.CodeEpochChanged)
+		}
+		if after := e.dump(); after != before {
+			t.Errorf("%s changed the backend:\n%s", what, diffLines(before, after))
+		}
+	}
+	// A cursor past the head: the server lost changes the device received.
+	saved := a.cursor
+	a.cursor = e.head() + 5
+	refused("cursor past the head")
+	refused("cursor past the head, with a mutation", pending)
+	a.cursor = saved
+
+	// The server's count of the device's mutations is behind what it
+	// acknowledged: a backup older than the device's last sync was restored.
+	err := e.backend.Update(e.ctx, func(tx central.Tx) error {
+		d, err := tx.Device(a.id)
+		if err != nil {
+			return err
+		}
+		d.LastSeq = 1
+		return tx.PutDevice(d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused("mutation after a gap", pending)
+
+	// The device refetches (epoch "" and cursor 0) and pushes again: served.
+	a.epoch, a.cursor, a.replica = "", 0, map[string]record{}
+	a.sync(pending)
+	noRejections(t, a)
+	if got := a.field(kMember, m.ID, "notes"); got != "Trois" {
+		t.Errorf("notes after the refetch = %q", got)
+	}
+	a.assertMirrors()
+}
+
+func testThrottleConcurrent(t *testing.T, open func(*testing.T) central.Backend) {
+	// A costlier hash keeps each password check busy for a moment, so that
+	// the parallel attempts overlap.
+	e := newEnv(t, open, func(o *central.Options) {
+		o.Argon2 = central.Argon2Params{Time: 1, MemoryKiB: 4 << 10, Threads: 1}
+	})
+	e.coordinator("ana@example.org", "09")
+	const attempts = 20
+	statuses := make([]int, attempts)
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(protocol.SessionRequest{Email: "ana@example.org", Password: "wrong password", ClientID: domain.NewID()})
+			status, _, _, err := e.do(http.MethodPost, "/v1/session", "", "application/json", body, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			statuses[i] = status
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	// Five free failures per e-mail: only five passwords may be checked,
+	// however many attempts arrive at once.
+	if count[http.StatusUnauthorized] != 5 || count[http.StatusTooManyRequests] != attempts-5 {
+		t.Errorf("%d parallel wrong passwords answered %v; want 5 checked (401) and %d throttled (429)", attempts, count, attempts-5)
+	}
+}
+
+func testThrottleAddress(t *testing.T, open func(*testing.T) central.Backend) {
+	signIn := func(e *env, email, pass string) int {
+		t.Helper()
+		status, _, _ := e.signIn(email, pass, domain.NewID())
+		return status
+	}
+	e := newEnv(t, open, func(o *central.Options) { o.AddrFailures = 3 })
+	e.coordinator("ana@example.org", "09")
+	for i := range 3 {
+		if s := signIn(e, fmt.Sprintf("nobody%d@example.org", i), "wrong password"); s != http.StatusUnauthorized {
+			t.Fatalf("failure %d from the address: %d", i+1, s)
+		}
+	}
+	if s := signIn(e, "ana@example.org", password); s != http.StatusTooManyRequests {
+		t.Errorf("attempt after 3 failures from one address: %d, want 429", s)
+	}
+
+	// Successes do not count against the address.
+	e = newEnv(t, open, func(o *central.Options) { o.AddrFailures = 2 })
+	e.coordinator("ana@example.org", "09")
+	if s := signIn(e, "nobody@example.org", "wrong password"); s != http.StatusUnauthorized {
+		t.Fatalf("first failure: %d", s)
+	}
+	for i := range 3 {
+		if s := signIn(e, "ana@example.org", password); s != http.StatusOK {
+			t.Fatalf("sign-in %d: %d", i+1, s)
+		}
+	}
+	if s := signIn(e, "nobody@example.org", "wrong password"); s != http.StatusUnauthorized {
+		t.Errorf("second failure after three successes: %d, want 401", s)
+	}
+
+	// Behind a proxy every request comes from one address: the limit can be
+	// turned off, and the per-e-mail one still holds.
+	e = newEnv(t, open, func(o *central.Options) { o.AddrFailures = -1 })
+	e.coordinator("ana@example.org", "09")
+	for i := range 30 {
+		if s := signIn(e, fmt.Sprintf("nobody%d@example.org", i), "wrong password"); s != http.StatusUnauthorized {
+			t.Fatalf("failure %d with the address limit off: %d", i+1, s)
+		}
+	}
+	for range 5 {
+		signIn(e, "ana@example.org", "wrong password")
+	}
+	if s := signIn(e, "ana@example.org", password); s != http.StatusTooManyRequests {
+		t.Errorf("sixth attempt on one e-mail with the address limit off: %d, want 429", s)
 	}
 }

@@ -229,3 +229,33 @@ func testRegionDropped(t *testing.T, open func(*testing.T) central.Backend) {
 	}
 	a.assertMirrors()
 }
+
+func testMoveOutOfScope(t *testing.T, open func(*testing.T) central.Backend) {
+	e := newEnv(t, open, nil)
+	ana := e.coordinator("ana@example.org", "09")
+	e.coordinator("ben@example.org", "06")
+	m := e.seedRegion("09", 1, ana.ID)[0]
+	a, b := e.device("ana@example.org"), e.device("ben@example.org")
+	a.sync()
+	b.sync()
+	a.sync(
+		a.edit(kMember, m.ID, map[string]any{"region": "06"}),
+		a.edit(kMember, m.ID, map[string]any{"notes": "Toujours sur la Côte-Nord"}),
+	)
+	if len(a.lastRej) != 1 || a.lastRej[0].Seq != 1 || a.lastRej[0].Code != protocol.RejectForbidden {
+		t.Fatalf("moving a member out of the coordinator's regions: rejections %s, want seq 1 forbidden", jsonOf(a.lastRej))
+	}
+	r, _ := e.record(kMember, m.ID)
+	if r.Region != "09" || str(r.Fields["region"]) != "09" {
+		t.Errorf("member now in region %q (field %q), want 09", r.Region, str(r.Fields["region"]))
+	}
+	if str(r.Fields["notes"]) != "Toujours sur la Côte-Nord" {
+		t.Errorf("the edit after the refused move was not applied: notes %q", str(r.Fields["notes"]))
+	}
+	b.sync()
+	if b.has(kMember, m.ID) {
+		t.Error("the member reached the other region's coordinator")
+	}
+	a.assertMirrors()
+	b.assertMirrors()
+}

@@ -653,3 +653,58 @@ func diffLines(before, after string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func testDeleteRacingEdit(t *testing.T, open func(*testing.T) central.Backend) {
+	e := newEnv(t, open, nil)
+	ana := e.coordinator("ana@example.org", "09")
+	a, b := e.device("ana@example.org"), e.device("ana@example.org")
+	m := member("09", "Coopérative de Pessamit")
+	f1, f2 := followUp(m, e.today()), followUp(m, e.today())
+	v := visit(m, ana.ID, e.today())
+	a.sync(a.create(kMember, m), a.create(kFollowUp, f1), a.create(kFollowUp, f2), a.create(kVisit, v))
+	noRejections(t, a)
+	b.sync()
+
+	// b changes f1; a, which has not seen that change, deletes f1.
+	b.sync(b.edit(kFollowUp, f1.ID, map[string]any{"description": "Rappeler la directrice"}))
+	noRejections(t, b)
+	before := e.dumpData()
+	a.sync(a.remove(kFollowUp, f1.ID))
+	if len(a.lastRej) != 1 || a.lastRej[0].Code != protocol.RejectEditedSince || a.lastRej[0].Message == "" {
+		t.Fatalf("delete racing another device's edit: rejections %s, want one %s", jsonOf(a.lastRej), protocol.RejectEditedSince)
+	}
+	if after := e.dumpData(); after != before {
+		t.Errorf("the refused delete changed the data:\n%s", diffLines(before, after))
+	}
+	if r, _ := e.record(kFollowUp, f1.ID); r.Deleted || str(r.Fields["description"]) != "Rappeler la directrice" {
+		t.Errorf("follow-up after the refused delete: deleted %v, description %q", r.Deleted, str(r.Fields["description"]))
+	}
+	if got := a.field(kFollowUp, f1.ID, "description"); got != "Rappeler la directrice" {
+		t.Errorf("the device that tried to delete holds description %q, want the other device's edit", got)
+	}
+
+	// Now that a has seen the edit, the same delete goes through.
+	a.sync(a.remove(kFollowUp, f1.ID))
+	noRejections(t, a)
+	if r, _ := e.record(kFollowUp, f1.ID); !r.Deleted {
+		t.Error("a delete based on the current version was not applied")
+	}
+
+	// A delete that follows the device's own edit, in the same push, races
+	// nothing: the newer version is its own.
+	a.sync(a.edit(kFollowUp, f2.ID, map[string]any{"status": "in_progress"}), a.remove(kFollowUp, f2.ID))
+	noRejections(t, a)
+	if r, _ := e.record(kFollowUp, f2.ID); !r.Deleted {
+		t.Error("a delete after the device's own edit was not applied")
+	}
+	a.sync(a.remove(kVisit, v.ID))
+	noRejections(t, a)
+	b.sync()
+	for _, id := range []string{f1.ID, f2.ID, v.ID} {
+		if b.has(kFollowUp, id) || b.has(kVisit, id) {
+			t.Errorf("record %s still on the other device", id)
+		}
+	}
+	a.assertMirrors()
+	b.assertMirrors()
+}

@@ -277,3 +277,24 @@ func (c *cli) deviceRevoke(ctx context.Context, args []string) error {
 		return nil
 	})
 }
+
+// epochRotate gives restored data a new epoch. The epoch is stored with the
+// data, so a restored backup carries the epoch the devices know and they
+// would not notice that changes they synced since are gone; with a new one
+// they refetch and push their own changes again.
+func (c *cli) epochRotate(ctx context.Context, args []string) error {
+	f := c.flags("epoch rotate")
+	sf := f.store()
+	if _, err := f.parse(args, 0, ""); err != nil {
+		return err
+	}
+	return c.withServer(ctx, sf, func(srv *central.Server) error {
+		old := srv.Epoch()
+		epoch, err := srv.RotateEpoch(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "epoch %s replaced by %s: every device will fetch everything again at its next sync\n", old, epoch)
+		return nil
+	})
+}

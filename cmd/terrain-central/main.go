@@ -60,13 +60,14 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `terrain-central: Terrain's central sync service.
 
 Usage:
-  terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE]
+  terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE] [--addr-failures 20]
   terrain-central coordinator add --email E --name N --regions 09,10 [--admin] --password-stdin (--data DIR | --postgres URL)
   terrain-central coordinator list|disable|enable|set-regions|password ...
   terrain-central device list|revoke ...
   terrain-central members import (--data DIR | --postgres URL) FILE.csv
   terrain-central export visits|followups|members (--data DIR | --postgres URL) --out FILE.csv [--lang fr|en]
   terrain-central demo (--data DIR | --postgres URL) [--seed N]
+  terrain-central epoch rotate (--data DIR | --postgres URL)   after restoring a backup, before serving
 
 Every flag of serve, and --data and --postgres everywhere, may come from the
 environment: TERRAIN_CENTRAL_ and the flag's name in capitals (TERRAIN_CENTRAL_DATA,
@@ -129,6 +130,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		})
 	case "demo":
 		return c.demo(ctx, args[1:])
+	case "epoch":
+		return sub("epoch", map[string]func(context.Context, []string) error{"rotate": c.epochRotate})
 	}
 	return usagef("unknown command %q; run terrain-central help", args[0])
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -66,6 +67,8 @@ func TestUsageMistakes(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--tls-cert", "c.pem"}, "both --tls-cert and --tls-key"},
 		{[]string{"serve", "--data", dir, "--addr", "0.0.0.0:0"}, "refusing to serve plain HTTP"},
 		{[]string{"serve", "--data", dir, "--log-level", "loud"}, "unknown log level"},
+		{[]string{"serve", "--data", dir, "--addr-failures", "many"}, "--addr-failures is a number"},
+		{[]string{"serve", "--data", dir, "--addr-failures", "-1"}, "--addr-failures is a number"},
 	} {
 		r := run(t, nil, "un mot de passe assez long\n", tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
@@ -196,5 +199,35 @@ func TestDemo(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "listening on http://127.0.0.1:") {
 		t.Errorf("serve output: %s", out.String())
+	}
+}
+
+func TestEpochRotate(t *testing.T) {
+	data := t.TempDir()
+	expect(t, run(t, nil, "", "epoch"), exitUsage, "epoch needs a sub-command: rotate")
+	expect(t, run(t, nil, "", "epoch", "rotate"), exitUsage, "--data DIR")
+	epochOf := func() string {
+		t.Helper()
+		var epoch string
+		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, argon: central.TestArgon2}
+		err := c.withServer(context.Background(), storeFlags{data: &data, postgres: new(string)}, func(srv *central.Server) error {
+			epoch = srv.Epoch()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return epoch
+	}
+	first := epochOf()
+	r := run(t, nil, "", "epoch", "rotate", "--data", data)
+	expect(t, r, exitOK, "epoch "+first+" replaced by ")
+	second := epochOf()
+	if second == first || !strings.Contains(r.stdout, second) {
+		t.Errorf("epoch after rotate: %q (was %q); output %q", second, first, r.stdout)
+	}
+	expect(t, run(t, map[string]string{"TERRAIN_CENTRAL_DATA": data}, "", "epoch", "rotate"), exitOK, "replaced by")
+	if third := epochOf(); third == second {
+		t.Errorf("a second rotation kept epoch %q", third)
 	}
 }

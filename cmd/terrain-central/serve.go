@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
+
+	"leconsortium.coop/terrain/central"
 )
 
 // Server timeouts: a slow or stalled client never holds a connection for
@@ -28,6 +31,8 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	certFile := f.str("tls-cert", "", "TLS certificate (PEM)")
 	keyFile := f.str("tls-key", "", "TLS private key (PEM)")
 	plain := f.boolean("allow-plain-http", "serve plain HTTP on a non-loopback address (behind a TLS proxy)")
+	addrFailures := f.str("addr-failures", "20", "failed sign-ins one client address may make in an hour before it is slowed down; "+
+		"0 for no per-address limit (behind a reverse proxy every client has the proxy's address)")
 	level := f.str("log-level", "info", "debug, info, warn or error")
 	format := f.str("log-format", "text", "text or json")
 	if _, err := f.parse(args, 0, ""); err != nil {
@@ -35,6 +40,13 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return usagef("give both --tls-cert and --tls-key, or neither")
+	}
+	perAddr, err := strconv.Atoi(*addrFailures)
+	if err != nil || perAddr < 0 {
+		return usagef("--addr-failures is a number of attempts, 0 or more (0: no per-address limit), not %q", *addrFailures)
+	}
+	if perAddr == 0 {
+		perAddr = -1 // central.Options reads 0 as "the default"
 	}
 	log, err := c.logger(*level, *format)
 	if err != nil {
@@ -56,7 +68,7 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 		ln.Close()
 		return usagef("refusing to serve plain HTTP on %s, which is not loopback: give --tls-cert and --tls-key, or --allow-plain-http behind a TLS proxy", ln.Addr())
 	}
-	srv, backend, err := c.open(ctx, sf, log)
+	srv, backend, err := c.open(ctx, sf, central.Options{Logger: log, AddrFailures: perAddr})
 	if err != nil {
 		ln.Close()
 		return err

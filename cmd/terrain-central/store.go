@@ -25,12 +25,14 @@ func (f *flags) store() storeFlags {
 	}
 }
 
-// open opens the chosen backend and a server over it. The caller closes the
-// returned backend.
-func (c *cli) open(ctx context.Context, sf storeFlags, log *slog.Logger) (*central.Server, central.Backend, error) {
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+// open opens the chosen backend and a server over it, with opt (whose
+// Argon2 cost is the cli's, and whose Logger defaults to warnings on
+// stderr). The caller closes the returned backend.
+func (c *cli) open(ctx context.Context, sf storeFlags, opt central.Options) (*central.Server, central.Backend, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	log := opt.Logger
 	var b central.Backend
 	switch {
 	case *sf.data != "" && *sf.postgres != "":
@@ -53,7 +55,8 @@ func (c *cli) open(ctx context.Context, sf storeFlags, log *slog.Logger) (*centr
 	default:
 		return nil, nil, usagef("say where the data is: --data DIR (or TERRAIN_CENTRAL_DATA) or --postgres URL (or TERRAIN_CENTRAL_POSTGRES)")
 	}
-	srv, err := central.New(ctx, b, central.Options{Logger: log, Argon2: c.argon})
+	opt.Argon2 = c.argon
+	srv, err := central.New(ctx, b, opt)
 	if err != nil {
 		_ = b.Close()
 		return nil, nil, err
@@ -64,7 +67,7 @@ func (c *cli) open(ctx context.Context, sf storeFlags, log *slog.Logger) (*centr
 // withServer opens the backend, runs fn and closes the backend, keeping the
 // first error.
 func (c *cli) withServer(ctx context.Context, sf storeFlags, fn func(*central.Server) error) (err error) {
-	srv, b, err := c.open(ctx, sf, nil)
+	srv, b, err := c.open(ctx, sf, central.Options{})
 	if err != nil {
 		return err
 	}

@@ -122,7 +122,8 @@ func DecodeRequest(data []byte) (SyncRequest, error) {
 
 // Check verifies what can be verified without the server's data: ids are
 // UUIDs, mutations are numbered upwards, fields are present for edits and
-// absent for deletes, and no value is oversized. It returns a *DecodeError.
+// absent for deletes (whose base may name any field), and no value is
+// oversized. It returns a *DecodeError.
 func (r SyncRequest) Check() error {
 	if r.SchemaVersion != SchemaVersion {
 		return decodeErr(CodeUnsupportedSchema, "schema_version %d is not supported (this server speaks %d)", r.SchemaVersion, SchemaVersion)
@@ -157,7 +158,7 @@ func (m Mutation) check(prevSeq uint64) *DecodeError {
 		return decodeErr(CodeBadRequest, "unknown kind %q", truncate(string(m.Kind)))
 	case domain.CheckID(m.ID) != nil:
 		return decodeErr(CodeBadRequest, "id must be a lower-case UUID")
-	case m.Delete && (len(m.Fields) > 0 || len(m.Base) > 0):
+	case m.Delete && len(m.Fields) > 0:
 		return decodeErr(CodeBadRequest, "a delete carries no fields")
 	case !m.Delete && len(m.Fields) == 0:
 		return decodeErr(CodeBadRequest, "an edit carries at least one field")
@@ -171,7 +172,12 @@ func (m Mutation) check(prevSeq uint64) *DecodeError {
 		}
 	}
 	for name := range m.Base {
-		if _, ok := m.Fields[name]; !ok {
+		if name == "" || len(name) > MaxNameBytes {
+			return decodeErr(CodeBadRequest, "bad field name in base")
+		}
+		// A delete's base names the fields of the record it was made on (it
+		// changes none); an edit's names only the fields it changes.
+		if _, ok := m.Fields[name]; !ok && !m.Delete {
 			return decodeErr(CodeBadRequest, "base names field %q that the mutation does not change", truncate(name))
 		}
 	}

@@ -24,7 +24,10 @@ func validRequest() SyncRequest {
 		Mutations: []Mutation{
 			{Seq: 1, Kind: domain.KindMember, ID: memberID, HLC: 7,
 				Fields: map[string]json.RawMessage{"name": raw(`"Coopérative"`)}, Base: map[string]uint64{"name": 40}},
-			{Seq: 3, Kind: domain.KindVisit, ID: memberID, Delete: true, HLC: 8},
+			// A delete names the version of every field it was made on, so
+			// the server can tell a delete that raced an edit.
+			{Seq: 3, Kind: domain.KindVisit, ID: memberID, Delete: true, HLC: 8,
+				Base: map[string]uint64{"notes": 12, "date": 0}},
 		},
 	}
 }
@@ -72,6 +75,8 @@ func TestDecodeRequestRefuses(t *testing.T) {
 		{"delete with fields", edit(func(r *SyncRequest) { r.Mutations[1].Fields = r.Mutations[0].Fields }), CodeBadRequest},
 		{"edit without fields", edit(func(r *SyncRequest) { r.Mutations[0].Fields = nil; r.Mutations[0].Base = nil }), CodeBadRequest},
 		{"base of an unchanged field", edit(func(r *SyncRequest) { r.Mutations[0].Base["phone"] = 1 }), CodeBadRequest},
+		{"delete base with an empty name", edit(func(r *SyncRequest) { r.Mutations[1].Base[""] = 1 }), CodeBadRequest},
+		{"delete base with a huge name", edit(func(r *SyncRequest) { r.Mutations[1].Base[strings.Repeat("n", MaxNameBytes+1)] = 1 }), CodeBadRequest},
 		{"empty field name", edit(func(r *SyncRequest) { r.Mutations[0].Fields[""] = raw(`1`) }), CodeBadRequest},
 		{"huge field", edit(func(r *SyncRequest) {
 			r.Mutations[0].Fields["notes"] = raw(`"` + strings.Repeat("x", MaxFieldBytes) + `"`)

@@ -56,7 +56,10 @@ type Mutation struct {
 	// domain struct's field, each value being that field's JSON.
 	Fields map[string]json.RawMessage `json:"fields,omitempty"`
 	// Base is, per changed field, the server sequence of the version the
-	// edit was made on (0 for a field never received from the server).
+	// edit was made on (0 for a field never received from the server). A
+	// delete gives it for every field of the record it deleted, so that the
+	// server refuses (RejectEditedSince) a delete that raced another
+	// device's edit.
 	Base map[string]uint64 `json:"base,omitempty"`
 	HLC  hlc.Timestamp     `json:"hlc"`
 }
@@ -120,6 +123,10 @@ const (
 	RejectUnknownMember = "unknown_member"
 	// RejectDeleted: an edit of a record that was deleted.
 	RejectDeleted = "deleted"
+	// RejectEditedSince: a delete of a record that another device changed
+	// after the version the delete was based on. The record is kept; the
+	// coordinator sees the change and deletes again if they still mean to.
+	RejectEditedSince = "edited_since"
 )
 
 // Change is the current state of one record, delivered by the change feed.
