@@ -136,6 +136,13 @@ var sample = map[string]any{
 	"Count": "3", "Date": "13 mars 2024", "Day": "13", "Detail": "open store: disk full", "Field": "Nom",
 	"Max": "200", "Message": "Ce champ est obligatoire.", "Min": "8",
 	"Month": "mars", "Query": "coop", "Year": "2024",
+	// Keys of the app's screens.
+	"Ago": "il y a 5 minutes", "Done": "1 200", "Login": "demo@example.org", "File": "sauvegarde.terrain",
+	"Level": "bonne", "Months": "6", "N": "2", "Name": "Coopérative du Fjord", "Needs": "Plan de relève",
+	"Path": "/home/demo/visites.csv", "People": "Marie Gagnon", "Reason": "hors ligne", "Services": "Comptabilité",
+	"Step": "2", "Steps": "3", "Total": "3 000", "Who": "Bureau central",
+	// Keys of the headless commands.
+	"Server": "https://central.example.org",
 }
 
 func TestLocalizeEveryMessage(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"leconsortium.coop/terrain/domain"
 )
 
 // A backup is:
@@ -91,9 +93,11 @@ func (s *Store) Backup(w io.Writer) error {
 
 // Restore makes a profile in dir, which must be empty or missing, from a
 // backup stream, then opens it. The passphrase is the one that was current
-// when the backup was made. The restored profile keeps the original device
-// id, so its outbox numbering carries on: restore on the laptop that made the
-// backup, not beside it. On failure dir is left empty.
+// when the backup was made. The restored profile is a new device: it gets a
+// new device id, its unsent mutations are renumbered from 1 and its token
+// is wiped, so the coordinator signs in again. Keeping the old id would let
+// the server skip, as already applied, new work numbered like mutations it
+// received after the backup was made. On failure dir is left empty.
 func Restore(r io.Reader, dir string, passphrase []byte, opt Options) (*Store, error) {
 	if !emptyOrMissing(dir) {
 		return nil, fmt.Errorf("restore: %s is not empty: %w", dir, ErrProfileExists)
@@ -144,6 +148,10 @@ func restoreInto(br *bufio.Reader, dir string, h backupHeader, hb, master []byte
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	if err := cr.finish(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := becomeNewDevice(db); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -334,4 +342,52 @@ func (c *chunkReader) finish() error {
 		return ErrBadBackup
 	}
 	return nil
+}
+
+// becomeNewDevice gives a restored database a fresh device id, renumbers its
+// outbox from 1 (the server knows nothing of the new id) and wipes the
+// device token, which belonged to the old id.
+func becomeNewDevice(db *badger.DB) error {
+	return db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set([]byte(kDevice), []byte(domain.NewID())); err != nil {
+			return err
+		}
+		var pending []Mutation
+		var oldKeys [][]byte
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte(pOutbox)
+		it := txn.NewIterator(opt)
+		for it.Rewind(); it.Valid(); it.Next() {
+			var m Mutation
+			key := it.Item().KeyCopy(nil)
+			if err := it.Item().Value(func(val []byte) error { return jsonUnmarshal(key, val, &m) }); err != nil {
+				it.Close()
+				return err
+			}
+			pending = append(pending, m)
+			oldKeys = append(oldKeys, key)
+		}
+		it.Close()
+		for _, k := range oldKeys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		for i := range pending {
+			pending[i].Seq = uint64(i + 1)
+			if err := setJSON(txn, outboxKey(pending[i].Seq), pending[i]); err != nil {
+				return err
+			}
+		}
+		if err := setUint(txn, kOutSeq, uint64(len(pending))); err != nil {
+			return err
+		}
+		var sess Session
+		ok, err := getJSON(txn, kSession, &sess)
+		if err != nil || !ok {
+			return err
+		}
+		sess.Token = ""
+		return setJSON(txn, []byte(kSession), sess)
+	})
 }

@@ -182,6 +182,10 @@ type SyncState struct {
 	// Epoch identifies the server's data; a new epoch means refetch.
 	Epoch    string    `json:"epoch"`
 	LastSync time.Time `json:"last_sync"`
+	// Backfill is the position of a backfill in progress (regions gained,
+	// or the first sync), stored with each page so that an interrupted
+	// one resumes instead of starting over; nil otherwise.
+	Backfill *Backfill `json:"backfill,omitempty"`
 }
 
 // SyncState returns the stored sync state, zero before the first sync.
