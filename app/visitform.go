@@ -1,0 +1,442 @@
+package app
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/store"
+)
+
+// defaultDuration is what a visit usually lasts, in minutes.
+const defaultDuration = 60
+
+// codeDateFormat is the message for a date that does not parse; the
+// domain never sees such a date, so it has no code for it.
+const codeDateFormat = "form.date_invalid"
+
+// visitForm records a visit and the follow-ups promised during it. What
+// is typed is never cleared by a failed save, and is kept as a draft in
+// the store a moment after every change.
+type visitForm struct {
+	u       *UI
+	member  domain.Member
+	visitID string
+
+	date     *dateField
+	duration *entry
+	mode     *widget.RadioGroup
+	people   *entry
+	services []*widget.Check
+	notes    *entry
+	needs    *entry
+	next     *dateField
+
+	fields    []*formField
+	followUps []*followUpRow
+	fuBox     *fyne.Container
+	msg       *message
+	box       fyne.CanvasObject
+	scroll    *container.Scroll
+
+	serviceIDs []string
+	modes      []domain.VisitMode
+	initial    visitDraft // the untouched form: what "dirty" compares with
+	loading    bool       // filling the widgets: no draft writes
+}
+
+// followUpRow is one follow-up to create with the visit.
+type followUpRow struct {
+	id          string
+	service     *widget.Select
+	description *entry
+	due         *dateField
+	err         *message
+	box         *fyne.Container
+}
+
+func (u *UI) newVisitForm(memberID string, d *visitDraft) (*visitForm, error) {
+	m, err := u.st.Member(memberID)
+	if err != nil {
+		return nil, err
+	}
+	f := &visitForm{u: u, member: m, msg: newMessage(), loading: true}
+	loc := u.loc
+	for _, s := range u.services() {
+		f.serviceIDs = append(f.serviceIDs, s.ID)
+		c := widget.NewCheck(loc.Service(s), func(bool) { f.changed() })
+		f.services = append(f.services, c)
+	}
+	f.modes = domain.VisitModes()
+	modeNames := make([]string, len(f.modes))
+	for i, md := range f.modes {
+		modeNames[i] = loc.VisitMode(md)
+	}
+	f.date = u.newDateField()
+	f.duration = u.newEntry()
+	f.mode = widget.NewRadioGroup(modeNames, func(string) { f.changed() })
+	f.mode.Horizontal = true
+	f.mode.Required = true
+	f.people = u.newEntry()
+	f.people.SetPlaceHolder(loc.T("visit.people_placeholder"))
+	f.notes = u.newMultiLineEntry(4)
+	f.needs = u.newMultiLineEntry(3)
+	f.next = u.newDateField()
+	for _, e := range []*entry{f.duration, f.people, f.notes, f.needs} {
+		e.OnChanged = func(string) { f.changed() }
+	}
+	f.date.OnChanged = f.changed
+	f.next.OnChanged = f.changed
+
+	f.fields = []*formField{
+		newFormField("date", f.date),
+		newFormField("duration_minutes", f.duration),
+		newFormField("mode", f.mode),
+		newFormField("people_met", f.people),
+		newFormField("services_discussed", container.NewGridWithColumns(2, checksAsObjects(f.services)...)),
+		newFormField("notes", f.notes),
+		newFormField("needs", f.needs),
+		newFormField("next_visit", f.next),
+	}
+	f.fuBox = container.NewVBox()
+
+	f.initial = visitDraft{MemberID: memberID, VisitID: domain.NewID(), Date: u.today().String(),
+		Duration: strconv.Itoa(defaultDuration), Mode: string(domain.OnSite)}
+	start := f.initial
+	if d != nil {
+		start = *d
+		if start.VisitID == "" {
+			start.VisitID = f.initial.VisitID
+		}
+		f.initial.VisitID = start.VisitID
+	}
+	f.fill(start)
+	f.loading = false
+	f.box = f.build(u.nav.restored)
+	return f, nil
+}
+
+func checksAsObjects(cs []*widget.Check) []fyne.CanvasObject {
+	out := make([]fyne.CanvasObject, len(cs))
+	for i, c := range cs {
+		out[i] = c
+	}
+	return out
+}
+
+func (f *visitForm) build(restored bool) fyne.CanvasObject {
+	u, loc := f.u, f.u.loc
+	back := widget.NewButtonWithIcon("", theme.Icon(theme.IconNameNavigateBack), f.cancel)
+	back.Importance = widget.LowImportance
+	top := container.NewVBox(container.NewBorder(nil, nil, back, nil,
+		heading(loc.T("visit.title", map[string]any{"Name": f.member.Name}))))
+	if restored {
+		note := wrapped(loc.T("visit.draft_restored"))
+		note.Importance = widget.WarningImportance
+		top.Add(note)
+	}
+	items := make([]*widget.FormItem, len(f.fields))
+	for i, fld := range f.fields {
+		items[i] = fld.item(u)
+	}
+	add := widget.NewButtonWithIcon(loc.T("visit.add_followup"), theme.Icon(theme.IconNameContentAdd), func() {
+		row := f.addFollowUp(followUpDraft{ID: domain.NewID()})
+		u.win.Canvas().Focus(row.description)
+		f.changed()
+	})
+	body := container.NewVBox(
+		widget.NewForm(items...),
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle(loc.T("visit.followups_title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		f.fuBox,
+		container.NewHBox(add),
+	)
+	cancel := widget.NewButton(loc.T("dialog.cancel"), f.cancel)
+	save := widget.NewButtonWithIcon(loc.T("form.save"), theme.Icon(theme.IconNameDocumentSave), f.save)
+	save.Importance = widget.HighImportance
+	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(cancel, save), f.msg)
+	f.scroll = container.NewVScroll(container.NewPadded(body))
+	return container.NewBorder(top, bottom, nil, nil, f.scroll)
+}
+
+func (f *visitForm) content() fyne.CanvasObject { return f.box }
+
+func (f *visitForm) focusFirst() { f.u.win.Canvas().Focus(f.date.entry) }
+
+// fill puts a draft's text in the widgets.
+func (f *visitForm) fill(d visitDraft) {
+	f.visitID = d.VisitID
+	f.date.SetText(d.Date)
+	f.duration.SetText(d.Duration)
+	f.mode.SetSelected("")
+	for i, md := range f.modes {
+		if string(md) == d.Mode {
+			f.mode.SetSelected(f.mode.Options[i])
+		}
+	}
+	f.people.SetText(d.People)
+	for i, id := range f.serviceIDs {
+		f.services[i].SetChecked(slices.Contains(d.Services, id))
+	}
+	f.notes.SetText(d.Notes)
+	f.needs.SetText(d.Needs)
+	f.next.SetText(d.Next)
+	for _, fu := range d.FollowUps {
+		f.addFollowUp(fu)
+	}
+}
+
+// snapshot reads the widgets into a draft.
+func (f *visitForm) snapshot() visitDraft {
+	d := visitDraft{
+		MemberID: f.member.ID, VisitID: f.visitID,
+		Date: f.date.Text(), Duration: strings.TrimSpace(f.duration.Text),
+		People: f.people.Text, Notes: f.notes.Text, Needs: f.needs.Text, Next: f.next.Text(),
+	}
+	if i := slices.Index(f.mode.Options, f.mode.Selected); i >= 0 {
+		d.Mode = string(f.modes[i])
+	}
+	for i, c := range f.services {
+		if c.Checked {
+			d.Services = append(d.Services, f.serviceIDs[i])
+		}
+	}
+	for _, r := range f.followUps {
+		fd := followUpDraft{ID: r.id, Description: r.description.Text, Due: r.due.Text()}
+		if i := r.service.SelectedIndex(); i >= 0 {
+			fd.Service = f.serviceIDs[i]
+		}
+		d.FollowUps = append(d.FollowUps, fd)
+	}
+	return d
+}
+
+// dirty reports whether the form holds anything the coordinator typed.
+func (f *visitForm) dirty() bool {
+	return !reflect.DeepEqual(f.snapshot(), f.initial)
+}
+
+// changed keeps the draft in step with the widgets.
+func (f *visitForm) changed() {
+	if f.loading || f.u.drafts == nil {
+		return
+	}
+	d := f.snapshot()
+	f.u.nav.visit = &d
+	if f.dirty() {
+		f.u.drafts.save(d)
+	}
+}
+
+func (f *visitForm) addFollowUp(d followUpDraft) *followUpRow {
+	u, loc := f.u, f.u.loc
+	names := make([]string, len(f.serviceIDs))
+	for i, id := range f.serviceIDs {
+		names[i] = u.serviceName(id)
+	}
+	r := &followUpRow{id: d.ID, err: newMessage()}
+	r.service = widget.NewSelect(names, func(string) { f.changed() })
+	r.service.PlaceHolder = loc.T("visit.followup_service")
+	if i := slices.Index(f.serviceIDs, d.Service); i >= 0 {
+		r.service.SetSelectedIndex(i)
+	}
+	r.description = u.newEntry()
+	r.description.SetPlaceHolder(loc.T("visit.followup_description"))
+	r.description.SetText(d.Description)
+	r.description.OnChanged = func(string) { f.changed() }
+	r.due = u.newDateField()
+	r.due.SetText(d.Due)
+	r.due.OnChanged = f.changed
+	remove := widget.NewButtonWithIcon("", theme.Icon(theme.IconNameDelete), func() {
+		f.followUps = slices.DeleteFunc(f.followUps, func(x *followUpRow) bool { return x == r })
+		f.fuBox.Remove(r.box)
+		f.changed()
+	})
+	remove.Importance = widget.LowImportance
+	row := container.New(&columns{weights: []float32{0.3, 0.42, 0.28}}, r.service, r.description, r.due)
+	r.box = container.NewVBox(container.NewBorder(nil, nil, nil, remove, row), r.err)
+	f.followUps = append(f.followUps, r)
+	f.fuBox.Add(r.box)
+	return r
+}
+
+// cancel leaves the form, asking first when something was typed.
+func (f *visitForm) cancel() {
+	m := f.u.main
+	m.leaveForm(func() { m.showMember(f.member.ID) })
+}
+
+// parsed is the form read into records, with the field errors of each:
+// text that does not parse, then the domain's validation.
+type parsed struct {
+	visit     domain.Visit
+	followUps []domain.FollowUp
+	visitErr  error
+	fuErrs    []error
+}
+
+// parse turns the widgets into a visit and its follow-ups.
+func (f *visitForm) parse() parsed {
+	u := f.u
+	d := f.snapshot()
+	var bad []domain.FieldError
+	v := domain.Visit{ID: d.VisitID, MemberID: d.MemberID, Mode: domain.VisitMode(d.Mode),
+		PeopleMet: d.People, ServicesDiscussed: d.Services, Notes: d.Notes, Needs: d.Needs}
+	if me, err := u.st.Me(); err == nil {
+		v.CoordinatorID = me.ID
+	}
+	date, ok := f.date.Date()
+	if !ok {
+		bad = append(bad, domain.FieldError{Field: "date", Code: codeDateFormat})
+	}
+	v.Date = date
+	next, ok := f.next.Date()
+	if !ok {
+		bad = append(bad, domain.FieldError{Field: "next_visit", Code: codeDateFormat})
+	}
+	v.NextVisit = next
+	if n, err := strconv.Atoi(d.Duration); err == nil {
+		v.DurationMinutes = n
+	} else {
+		bad = append(bad, domain.FieldError{Field: "duration_minutes", Code: domain.CodeDuration, Max: domain.MaxVisitMinutes})
+	}
+	v.Normalize()
+	visitErr := mergeFieldErrors(bad, v.Validate(u.today()))
+
+	var assigned string
+	if me, err := u.st.Me(); err == nil {
+		assigned = me.Name
+	}
+	fus := make([]domain.FollowUp, len(f.followUps))
+	fuErrs := make([]error, len(f.followUps))
+	for i, r := range f.followUps {
+		fd := d.FollowUps[i]
+		fu := domain.FollowUp{ID: fd.ID, MemberID: v.MemberID, VisitID: v.ID, ServiceID: fd.Service,
+			Description: fd.Description, Status: domain.FollowUpOpen, AssignedTo: assigned}
+		var bad []domain.FieldError
+		due, ok := r.due.Date()
+		if !ok {
+			bad = append(bad, domain.FieldError{Field: "due", Code: codeDateFormat})
+		}
+		fu.Due = due
+		fu.Normalize()
+		fuErrs[i] = mergeFieldErrors(bad, fu.Validate(u.today()))
+		fus[i] = fu
+	}
+	return parsed{visit: v, followUps: fus, visitErr: visitErr, fuErrs: fuErrs}
+}
+
+// mergeFieldErrors puts parse errors first; the domain's error on the
+// same field (about the zero value the parse left) is dropped.
+func mergeFieldErrors(parse []domain.FieldError, err error) error {
+	var ve *domain.ValidationError
+	if err != nil && !errors.As(err, &ve) {
+		return err
+	}
+	out := slices.Clone(parse)
+	if ve != nil {
+		for _, fe := range ve.Fields {
+			if !slices.ContainsFunc(out, func(p domain.FieldError) bool { return p.Field == fe.Field }) {
+				out = append(out, fe)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return &domain.ValidationError{Fields: out}
+}
+
+// save validates everything, then stores the visit and its follow-ups.
+// On any error the form stays as it is, with the messages beside the
+// fields.
+func (f *visitForm) save() {
+	u, loc := f.u, f.u.loc
+	p := f.parse()
+	v, fus, fuErrs := p.visit, p.followUps, p.fuErrs
+	problems := false
+	rest := u.showFieldErrors(f.fields, p.visitErr)
+	if p.visitErr != nil {
+		problems = true
+	}
+	if v.CoordinatorID == "" {
+		// Nobody is signed in on this device: say so rather than name
+		// an internal field.
+		rest = loc.T("visit.no_coordinator")
+	}
+	for i, r := range f.followUps {
+		text := ""
+		if fuErrs[i] != nil {
+			problems = true
+			text = loc.Error(fuErrs[i])
+		}
+		r.err.SetText(text)
+	}
+	if problems {
+		msg := loc.T("form.fix_errors")
+		if rest != "" {
+			msg += "\n" + rest
+		}
+		f.msg.SetText(msg)
+		f.revealFirstError()
+		return
+	}
+	if err := u.st.SaveVisit(v); err != nil {
+		f.msg.SetText(f.saveError(err))
+		return
+	}
+	for _, fu := range fus {
+		if err := u.st.SaveFollowUp(fu); err != nil {
+			f.msg.SetText(f.saveError(err))
+			return
+		}
+	}
+	u.drafts.discard()
+	u.main.localChange()
+	u.main.showMember(f.member.ID)
+}
+
+// saveError explains a refused save; a validation error here means the
+// store's rules saw something the form's did not (its own "today").
+func (f *visitForm) saveError(err error) string {
+	if errors.Is(err, store.ErrNotFound) {
+		return f.u.loc.T("visit.member_gone")
+	}
+	if rest := f.u.showFieldErrors(f.fields, err); rest != "" {
+		return rest
+	}
+	return f.u.loc.T("form.fix_errors")
+}
+
+// revealFirstError scrolls the form to the first field marked in red,
+// unless it is in view already.
+func (f *visitForm) revealFirstError() {
+	var target fyne.CanvasObject
+	for _, fld := range f.fields {
+		if fld.err.Visible() {
+			target = fld.box
+			break
+		}
+	}
+	for _, r := range f.followUps {
+		if target == nil && r.err.Visible() {
+			target = r.box
+		}
+	}
+	if target == nil || f.scroll == nil {
+		return
+	}
+	d := fyne.CurrentApp().Driver()
+	y := d.AbsolutePositionForObject(target).Y - d.AbsolutePositionForObject(f.scroll.Content).Y
+	if y < f.scroll.Offset.Y || y+target.Size().Height > f.scroll.Offset.Y+f.scroll.Size().Height {
+		f.scroll.ScrollToOffset(fyne.NewPos(0, max(0, y-theme.Padding())))
+	}
+}

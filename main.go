@@ -1,0 +1,117 @@
+// Command terrain is the coordinators' desktop app. main wires the store and
+// the user interface together; it is the only importer of fyne.io/fyne/v2/app.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"leconsortium.coop/terrain/app"
+	"leconsortium.coop/terrain/cli"
+	"leconsortium.coop/terrain/store"
+	"leconsortium.coop/terrain/sync/engine"
+)
+
+// started is when the process began, for the log line that says how long
+// the main window took.
+var started time.Time
+
+// appID must match FyneApp.toml: Fyne derives the storage folder from it.
+const appID = "coop.leconsortium.terrain"
+
+func main() {
+	started = time.Now()
+	if cli.IsCommand(os.Args[1:]) {
+		os.Exit(headless(os.Args[1:]))
+	}
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "terrain:", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("terrain", flag.ContinueOnError)
+	profile := fs.String("profile", os.Getenv("TERRAIN_PROFILE"), "profile `directory` (default: the app's storage folder; env TERRAIN_PROFILE)")
+	lang := fs.String("lang", os.Getenv("TERRAIN_LANG"), "language, fr or en (default: saved choice, then system; env TERRAIN_LANG)")
+	demo := fs.Bool("demo", os.Getenv("TERRAIN_DEMO") == "1", "seed demo data into a new profile (env TERRAIN_DEMO=1)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+
+	a := fyneapp.NewWithID(appID)
+	dir := *profile
+	if dir == "" {
+		dir = filepath.Join(a.Storage().RootURI().Path(), "profile")
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	w := a.NewWindow("Terrain")
+	w.Resize(windowSize(os.Getenv("TERRAIN_WINDOW_SIZE")))
+	ui := app.New(a, w, app.Config{
+		Profile:    dir,
+		Lang:       *lang,
+		Passphrase: os.Getenv("TERRAIN_PASSPHRASE"),
+		Demo:       *demo,
+		Server:     os.Getenv("TERRAIN_SERVER"),
+		Email:      os.Getenv("TERRAIN_EMAIL"),
+		Password:   os.Getenv("TERRAIN_PASSWORD"),
+		NewSyncer: func(st *store.Store) (app.Syncer, error) {
+			return engine.New(st, engine.Options{Logger: logger}), nil
+		},
+		SyncMessageID: engine.MessageID,
+		Screen:        os.Getenv("TERRAIN_SCREEN"),
+		Version:       a.Metadata().Version,
+		Started:       started,
+		Logger:        logger,
+	})
+	w.SetOnClosed(func() {
+		if err := ui.Close(); err != nil {
+			logger.Error("close store", "err", err)
+		}
+	})
+	ui.Start()
+	w.ShowAndRun()
+	return nil
+}
+
+// headless runs one of the commands of package cli (terrain sync, terrain
+// export…) without opening a window. Its default profile is the window's.
+func headless(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cli.Run(ctx, args, cli.Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		DefaultProfile: func() string {
+			return filepath.Join(fyneapp.NewWithID(appID).Storage().RootURI().Path(), "profile")
+		},
+	})
+}
+
+// windowSize reads "WxH" (set by the screenshot script, where no window
+// manager sizes the window); anything else gives the default size.
+func windowSize(s string) fyne.Size {
+	w, h, ok := strings.Cut(s, "x")
+	wi, err1 := strconv.Atoi(w)
+	hi, err2 := strconv.Atoi(h)
+	if !ok || err1 != nil || err2 != nil || wi < 320 || hi < 240 {
+		return fyne.NewSize(1100, 720)
+	}
+	return fyne.NewSize(float32(wi), float32(hi))
+}
