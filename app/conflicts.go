@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 	"leconsortium.coop/terrain/store"
 )
 
@@ -171,8 +172,7 @@ func (s *conflictsScreen) quarantineBlock(q store.Quarantined, names map[string]
 		box.Add(widget.NewLabel(loc.T("conflicts.refused_on", map[string]any{"Date": loc.Date(domain.DateOf(q.At))})))
 	}
 	reason := loc.T("conflicts.reason.other")
-	if id := "conflicts.reason." + q.Code; slices.Contains([]string{"forbidden", "invalid", "read_only",
-		"unknown_field", "unknown_member", "deleted", "edited_since"}, q.Code) {
+	if id := "conflicts.reason." + q.Code; locales.Has(id) {
 		reason = loc.T(id)
 	}
 	box.Add(wrapped(reason))

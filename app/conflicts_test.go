@@ -11,7 +11,9 @@ import (
 
 	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/hlc"
+	"leconsortium.coop/terrain/locales"
 	"leconsortium.coop/terrain/store"
+	"leconsortium.coop/terrain/sync/protocol"
 )
 
 // pulled turns a record into a change of the server's feed.
@@ -192,5 +194,17 @@ func TestQuarantineFixAndDiscard(t *testing.T) {
 	}
 	if got, _ := u.st.Member(id); got.Website == "https://coop.example.org" {
 		t.Error("discarding did not undo the refused edit")
+	}
+}
+
+// TestEveryRejectionHasAReason keeps the quarantine from falling back to
+// the generic reason for a code the server sends.
+func TestEveryRejectionHasAReason(t *testing.T) {
+	for _, code := range []string{protocol.RejectForbidden, protocol.RejectInvalid,
+		protocol.RejectReadOnly, protocol.RejectUnknownField, protocol.RejectUnknownMember,
+		protocol.RejectDeleted, protocol.RejectEditedSince} {
+		if !locales.Has("conflicts.reason." + code) {
+			t.Errorf("no message conflicts.reason.%s in both languages", code)
+		}
 	}
 }

@@ -253,6 +253,11 @@ func MessageIDs() []string {
 	return out
 }
 
+// Has reports whether id has a message in every supported language, for
+// callers that build an ID from data (a server's rejection code) and need a
+// fallback when there is none.
+func Has(id string) bool { return len(MissingIDs([]string{id})) == 0 }
+
 // MissingIDs returns, sorted and without repeats, the ids that some
 // supported language does not define. Tests of other packages use it to
 // check the IDs they pass to T and N.

@@ -282,3 +282,12 @@ func TestTypography(t *testing.T) {
 		}
 	}
 }
+
+func TestHas(t *testing.T) {
+	if !Has("app.title") {
+		t.Error(`Has("app.title") = false`)
+	}
+	if Has("no.such.message") {
+		t.Error(`Has("no.such.message") = true`)
+	}
+}
