@@ -9,7 +9,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -229,26 +228,9 @@ func (u *UI) Close() error {
 // today is the coordinator's calendar day.
 func (u *UI) today() domain.Date { return domain.DateOf(u.cfg.Now()) }
 
-// errorText turns an error into words for a coordinator.
-func (u *UI) errorText(err error) string {
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, store.ErrWrongPassphrase):
-		return u.loc.T("error.wrong_passphrase")
-	case errors.Is(err, store.ErrAlreadyOpen):
-		return u.loc.T("error.already_open")
-	case errors.Is(err, store.ErrSchemaTooNew):
-		return u.loc.T("error.schema_too_new")
-	case errors.Is(err, store.ErrNotFound):
-		return u.loc.T("error.not_found")
-	case errors.Is(err, store.ErrBadBackup):
-		return u.loc.T("error.bad_backup")
-	case errors.Is(err, store.ErrProfileExists):
-		return u.loc.T("error.profile_exists")
-	}
-	return u.loc.Error(err)
-}
+// errorText turns an error into words for a coordinator. The store's
+// errors name their own messages, which Localizer.Error reads.
+func (u *UI) errorText(err error) string { return u.loc.Error(err) }
 
 // syncErrorText explains a sync failure through the engine's message IDs.
 func (u *UI) syncErrorText(err error) string {

@@ -317,12 +317,6 @@ func (r *runner) explain(err error) string {
 		return r.loc.T("cli.error.no_profile", map[string]any{"Path": nop.dir})
 	case errors.As(err, &em):
 		return r.loc.T(em.id, em.data)
-	case errors.Is(err, store.ErrWrongPassphrase):
-		return r.loc.T("error.wrong_passphrase")
-	case errors.Is(err, store.ErrAlreadyOpen):
-		return r.loc.T("error.already_open")
-	case errors.Is(err, store.ErrSchemaTooNew):
-		return r.loc.T("error.schema_too_new")
 	}
 	if id := engine.MessageID(err); id != "sync.error.unexpected" {
 		return r.loc.T(id)

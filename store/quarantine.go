@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -30,7 +29,7 @@ type Quarantined struct {
 
 // ErrNothingToResend means a quarantined mutation carries no fields to send
 // (the device had lost it before the refusal arrived).
-var ErrNothingToResend = errors.New("nothing to send again")
+var ErrNothingToResend error = &sentinel{"nothing to send again", "error.nothing_to_resend"}
 
 func quarantineKey(seq uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte(pQuarantine), seq)
