@@ -91,8 +91,12 @@ func (s *statusBar) update() {
 	}
 	s.dot.Refresh()
 
+	// The store's own counts show a local save or resolution at once, but
+	// they cost key scans: while a sync publishes a state per page, the
+	// engine's counts do, and the store is read again when it ends.
+	readStore := u.st != nil && !s.scripted && !st.Syncing
 	pending := st.Pending
-	if u.st != nil && !s.scripted {
+	if readStore {
 		if n, err := u.st.PendingCount(); err == nil {
 			pending = n // the outbox itself: a save shows before the engine knows
 		}
@@ -154,7 +158,7 @@ func (s *statusBar) update() {
 		s.action.Enable()
 	}
 	waiting := st.Conflicts + st.Quarantined
-	if u.st != nil && !s.scripted {
+	if readStore {
 		// The store itself: a conflict resolved here shows at once.
 		c, err1 := u.st.ConflictCount()
 		q, err2 := u.st.QuarantineCount()

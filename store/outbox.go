@@ -94,3 +94,11 @@ func (s *Store) PendingCount() (int, error) {
 	}
 	return n, nil
 }
+
+// LastQueued returns the number of the last mutation queued, sent or not
+// (0 before the first): later saves get higher numbers.
+func (s *Store) LastQueued() uint64 {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.outSeq
+}

@@ -36,7 +36,10 @@ func (s *Store) FixQuarantined(seq uint64, fields map[string]json.RawMessage) er
 		if err != nil {
 			return err
 		}
-		if env != nil && env.Deleted == 0 {
+		if env != nil && env.Deleted != 0 {
+			return ErrDeleted // validating the fields alone would report ones never touched
+		}
+		if env != nil {
 			if err := json.Unmarshal(env.Data, &cur); err != nil {
 				return fmt.Errorf("decode %s: %w", from, err)
 			}

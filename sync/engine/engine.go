@@ -192,9 +192,6 @@ func (e *Engine) newClient(server, token, caFile string) (*client.Client, error)
 	if cfg.Logger == nil {
 		cfg.Logger = e.log
 	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = "Terrain"
-	}
 	return client.New(cfg)
 }
 
@@ -606,14 +603,7 @@ func (e *Engine) cycle(ctx context.Context, cl *client.Client) (Summary, error) 
 	}
 	// Edits saved during this sync go with it only while it has pages to
 	// pull; otherwise the next sync, soon after, takes them.
-	backlog, err := e.st.Outbox(0, 0)
-	if err != nil {
-		return sum, fmt.Errorf("%w: %w", ErrLocal, err)
-	}
-	var lastQueued uint64
-	if len(backlog) > 0 {
-		lastQueued = backlog[len(backlog)-1].Seq
-	}
+	lastQueued := e.st.LastQueued()
 	refetched := false
 	for {
 		muts, err := e.batch()
