@@ -522,6 +522,14 @@ func hangUp(w http.ResponseWriter) {
 // generous deadline (a hang, not a timing requirement).
 func waitFor(t testing.TB, e *engine.Engine, what string, cond func(engine.State) bool) engine.State {
 	t.Helper()
+	return expect(t, e, what, cond)()
+}
+
+// expect starts watching for a state now and returns the wait: a test that
+// causes the state (a save the loop pushes within milliseconds) subscribes
+// before causing it, or may miss it.
+func expect(t testing.TB, e *engine.Engine, what string, cond func(engine.State) bool) func() engine.State {
+	t.Helper()
 	ch := make(chan engine.State, 1)
 	unsub := e.Subscribe(func(s engine.State) {
 		if cond(s) {
@@ -531,12 +539,15 @@ func waitFor(t testing.TB, e *engine.Engine, what string, cond func(engine.State
 			}
 		}
 	})
-	defer unsub()
-	select {
-	case s := <-ch:
-		return s
-	case <-time.After(60 * time.Second):
-		t.Fatalf("waiting for %s: last state %+v", what, e.State())
+	return func() engine.State {
+		t.Helper()
+		defer unsub()
+		select {
+		case s := <-ch:
+			return s
+		case <-time.After(60 * time.Second):
+			t.Fatalf("waiting for %s: last state %+v", what, e.State())
+		}
+		return engine.State{}
 	}
-	return engine.State{}
 }

@@ -49,8 +49,9 @@ func TestLoopPushesLocalChanges(t *testing.T) {
 	}})
 	ana.eng.Start()
 	first := waitFor(t, ana.eng, "the first sync", func(s engine.State) bool { return !s.LastSuccess.IsZero() && !s.Syncing })
+	pending := expect(t, ana.eng, "the pending visit", func(s engine.State) bool { return s.Pending == 1 })
 	ana.visit(m.ID, "vue par la boucle")
-	waitFor(t, ana.eng, "the pending visit", func(s engine.State) bool { return s.Pending == 1 })
+	pending()
 	s := waitFor(t, ana.eng, "the push", func(s engine.State) bool {
 		return s.Pending == 0 && !s.Syncing && s.LastSuccess.After(first.LastSuccess)
 	})
