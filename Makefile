@@ -28,10 +28,21 @@ GOTESTFLAGS ?= -count=1
 endif
 export UI_TAGS GOTESTFLAGS
 
+# The fuzz targets, as package:Target; `make fuzz` runs each for FUZZTIME.
+# Their seed corpora (testdata/fuzz/<Target>/) run with every go test.
+FUZZTIME ?= 5m
+FUZZ_TARGETS := \
+	./sync/protocol:FuzzDecodeRequest \
+	./sync/protocol:FuzzDecodeResponse \
+	./sync/protocol:FuzzMerge \
+	./central/csvio:FuzzReadMembers \
+	./domain:FuzzFold \
+	./hlc:FuzzHLC
+
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
 
-.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench screenshots icon clean
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak screenshots icon clean
 
 help:
 	@echo 'make run          start Terrain on a development profile'
@@ -39,7 +50,10 @@ help:
 	@echo 'make deps         install missing Debian packages and Go modules'
 	@echo 'make lint         gofmt check, go vet and staticcheck only'
 	@echo 'make fmt          gofmt -w every Go file'
-	@echo 'make bench        run the benchmarks'
+	@echo 'make bench        Terrain against PouchDB over simulated links (BENCH_QUICK=1: 3 minutes)'
+	@echo 'make bench-local  each package'"'"'s go test benchmarks'
+	@echo 'make soak         run new seeds of the sync simulation for SOAK_SECONDS (default 60)'
+	@echo 'make fuzz         run each fuzz target for FUZZTIME (default 5m), one after another'
 	@echo 'make screenshots  screenshots/ of the app under Xvfb, in French and English'
 	@echo 'make icon         redraw Icon.png from tools/icongen'
 	@echo 'make clean        remove built binaries and screenshots'
@@ -75,8 +89,35 @@ vet: deps
 staticcheck: deps
 	go tool staticcheck ./...
 
+# Terrain against PouchDB over simulated links (bench/, docs/benchmarks.md);
+# BENCH_QUICK=1: 300 members, loopback and satellite only.
 bench: deps
+	scripts/with-postgres.sh go run ./bench $(if $(filter 1 true yes,$(BENCH_QUICK)),-quick)
+
+# Each package's own benchmarks (go test -bench), benchstat-friendly.
+bench-local: deps
 	scripts/with-postgres.sh go test -tags $(UI_TAGS) -run '^$$' -bench . -benchmem ./...
+
+# One target after another; a failing one does not stop the others, and
+# its minimised input lands in the package's testdata/fuzz/<Target>/. No
+# deps: none of the fuzzed packages needs cgo or the Debian packages.
+fuzz:
+	@failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		pkg="$${t%%:*}"; name="$${t##*:}"; \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 1 "$$pkg" || failed="$$failed $$name"; \
+	done; \
+	if [[ -n "$$failed" ]]; then echo "fuzz: failed:$$failed"; exit 1; fi
+
+# New seeds of the sync simulation (sync/sim) until SOAK_SECONDS have
+# passed; the last line is `seeds=S faults=F lost=L duplicated=D diverged=V`,
+# and the exit status is non-zero unless L, D and V are 0. go test -v shows
+# the test's output; its own RUN/PASS lines are left out.
+SOAK_SECONDS ?= 60
+soak:
+	@go test -run '^TestSoak$$' -count=1 -v -timeout 0 ./sync/sim -soak=$(SOAK_SECONDS)s \
+		| grep -Ev '^(=== (RUN|PAUSE|CONT)|--- (PASS|FAIL|SKIP)|PASS$$|FAIL$$|ok |FAIL	)'
 
 screenshots: deps
 	APP_TAGS=$(APP_TAGS) scripts/screenshots.sh

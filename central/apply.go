@@ -172,6 +172,12 @@ func (s *Server) applyDelete(tx Tx, a actor, m protocol.Mutation, cur Record, ex
 			"another device changed %s after the version you deleted; the record is kept, delete it again if you still mean to",
 			strings.Join(changed, ", "))), nil
 	}
+	if m.Kind == domain.KindMember {
+		// The central office deleting a member from its own device erases
+		// it as DeleteMember does: nothing about it may stay behind.
+		_, err := s.eraseMember(tx, cur)
+		return nil, err
+	}
 	seq, err := tx.NextSeq()
 	if err != nil {
 		return nil, err

@@ -30,6 +30,23 @@ const (
 	maxFailureDelay   = 15 * time.Minute
 )
 
+// ForgetStaleFailures deletes the sign-in failure counters that no longer
+// slow anyone down (older than the failure window). They name e-mail and IP
+// addresses, personal information kept no longer than the throttle needs
+// it (Law 25). It returns how many were deleted.
+func (s *Server) ForgetStaleFailures(ctx context.Context) (int, error) {
+	var n int
+	err := s.backend.Update(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.DeleteFailuresBefore(s.now().Add(-failureWindow))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("forget stale sign-in failures: %w", err)
+	}
+	return n, nil
+}
+
 // retryAfter returns how long a key with these failures must wait.
 func retryAfter(f Failures, now time.Time, free int) time.Duration {
 	if f.Count < free || now.Sub(f.Last) > failureWindow {

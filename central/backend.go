@@ -65,6 +65,9 @@ type ReadTx interface {
 	Devices(fn func(Device) error) error
 	// Rejection returns the rejection stored for a device's mutation.
 	Rejection(deviceID string, seq uint64) (protocol.Rejection, error)
+	// Rejections calls fn for every stored rejection, by device id then
+	// seq. An error from fn stops the walk and is returned.
+	Rejections(fn func(deviceID string, r protocol.Rejection) error) error
 
 	// Coordinator returns a coordinator by id.
 	Coordinator(id string) (Coordinator, error)
@@ -108,6 +111,9 @@ type Tx interface {
 	// PutFailures replaces the sign-in failure counter under key; the zero
 	// Failures deletes it.
 	PutFailures(key string, f Failures) error
+	// DeleteFailuresBefore deletes the sign-in failure counters whose last
+	// failure is before the time given, and returns how many.
+	DeleteFailuresBefore(before time.Time) (int, error)
 	// SetMeta stores a small named value.
 	SetMeta(key, value string) error
 }
@@ -140,7 +146,10 @@ type Record struct {
 	Seq     uint64
 	Deleted bool
 	// Fields is the full record, keyed by JSON field name. A tombstone
-	// keeps its last fields so nothing typed is lost on the server.
+	// made by a device's delete keeps its last fields so nothing typed is
+	// lost on the server; one made by an erasure (DeleteMember, the visit
+	// retention) keeps only Kind, ID, Region and Seq: no fields, versions
+	// or parent.
 	Fields map[string]json.RawMessage
 	// Versions stamps the last write of each field.
 	Versions map[string]protocol.FieldVersion

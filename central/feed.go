@@ -1,10 +1,13 @@
 package central
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 
+	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
 )
 
@@ -20,7 +23,7 @@ import (
 // to the marker; the position within the backfill travels in
 // protocol.Backfill and is only kept in the device's memory, so a device
 // that loses it starts the backfill again and never misses a record.
-func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill) (wireResponse, error) {
+func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill, opt pageOptions) (wireResponse, error) {
 	head, err := tx.Head()
 	if err != nil {
 		return wireResponse{}, err
@@ -54,7 +57,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill)
 		if err != nil {
 			return wireResponse{}, err
 		}
-		last, more, err := s.fill(tx, &resp, mergeEntries(pending, ongoing), keep)
+		last, more, err := s.fill(tx, &resp, mergeEntries(pending, ongoing), keep, opt)
 		if err != nil {
 			return wireResponse{}, err
 		}
@@ -76,7 +79,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill)
 	if err != nil {
 		return wireResponse{}, err
 	}
-	last, more, err := s.fill(tx, &resp, entries, keep)
+	last, more, err := s.fill(tx, &resp, entries, keep, opt)
 	if err != nil {
 		return wireResponse{}, err
 	}
@@ -94,7 +97,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill)
 // last entry consumed and whether entries remain. An exit is skipped when
 // the record now lives in a region the device keeps: the device receives
 // the record itself instead.
-func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regionSet) (last uint64, more bool, err error) {
+func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regionSet, opt pageOptions) (last uint64, more bool, err error) {
 	size := 0
 	for i, e := range entries {
 		if i == s.pageLimit {
@@ -112,10 +115,9 @@ func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regio
 			}
 			ch = protocol.Change{Seq: e.Exit.Seq, Kind: e.Exit.Kind, ID: e.Exit.ID, Removed: true}
 		case e.Record.Deleted:
-			ch = protocol.Change{Seq: e.Record.Seq, Kind: e.Record.Kind, ID: e.Record.ID, Delete: true}
+			ch = protocol.Change{Seq: e.Record.Seq, Kind: e.Record.Kind, ID: e.Record.ID, Delete: true, Erased: bare(*e.Record)}
 		default:
-			r := e.Record
-			ch = protocol.Change{Seq: r.Seq, Kind: r.Kind, ID: r.ID, Fields: r.Fields, Versions: r.Versions}
+			ch = opt.change(e.Record)
 		}
 		b, err := json.Marshal(ch)
 		if err != nil {
@@ -158,4 +160,116 @@ func countAll(tx ReadTx, qs ...FeedQuery) (int, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// pageOptions say how the changes of one answer are written.
+type pageOptions struct {
+	// compact: the device asked for protocol.FeatureCompact.
+	compact bool
+	device  string
+	// own is, per record, the last mutation of the request (deletes
+	// aside).
+	own map[recordRef]*protocol.Mutation
+}
+
+type recordRef struct {
+	kind domain.Kind
+	id   string
+}
+
+// newPageOptions reads what the device asked for.
+func newPageOptions(r *http.Request, deviceID string, req protocol.SyncRequest) pageOptions {
+	opt := pageOptions{device: deviceID,
+		compact: protocol.HasFeature(r.Header.Get(protocol.FeaturesHeader), protocol.FeatureCompact)}
+	if !opt.compact {
+		return opt
+	}
+	for i := range req.Mutations {
+		m := &req.Mutations[i]
+		if m.Delete {
+			continue
+		}
+		if opt.own == nil {
+			opt.own = make(map[recordRef]*protocol.Mutation, len(req.Mutations))
+		}
+		opt.own[recordRef{m.Kind, m.ID}] = m
+	}
+	return opt
+}
+
+// change is a live record as the device asked for it.
+func (o pageOptions) change(r *Record) protocol.Change {
+	ch := protocol.Change{Seq: r.Seq, Kind: r.Kind, ID: r.ID, Fields: r.Fields, Versions: r.Versions}
+	if !o.compact {
+		return ch
+	}
+	fields := r.Fields
+	if m := o.own[recordRef{r.Kind, r.ID}]; m != nil && o.storedAsSent(r, m) {
+		fields = make(map[string]json.RawMessage, len(r.Fields))
+		for name, v := range r.Fields {
+			if _, sent := m.Fields[name]; !sent {
+				fields[name] = v
+			}
+		}
+		ch.Own = m.Seq
+	}
+	ch.Fields = fields
+	if len(fields) == 0 {
+		ch.Fields, ch.Versions = nil, nil
+		return ch
+	}
+	// The most common stamp becomes the default. A field without one (the
+	// id) is an exception with the zero stamp, which no write has.
+	counts := make(map[protocol.FieldVersion]int, 2)
+	var def protocol.FieldVersion
+	best := 0
+	for name := range fields {
+		v := r.Versions[name]
+		if v == (protocol.FieldVersion{}) {
+			continue
+		}
+		counts[v]++
+		if n := counts[v]; n > best || n == best && laterVersion(v, def) {
+			def, best = v, n
+		}
+	}
+	var exceptions map[string]protocol.FieldVersion
+	for name := range fields {
+		if v := r.Versions[name]; v != def {
+			if exceptions == nil {
+				exceptions = make(map[string]protocol.FieldVersion)
+			}
+			exceptions[name] = v
+		}
+	}
+	ch.Versions = exceptions
+	if best > 0 {
+		ch.Version = &def
+	}
+	return ch
+}
+
+// laterVersion orders stamps, so that the default one does not depend on
+// map order.
+func laterVersion(a, b protocol.FieldVersion) bool {
+	if a.Seq != b.Seq {
+		return a.Seq > b.Seq
+	}
+	if a.HLC != b.HLC {
+		return a.HLC > b.HLC
+	}
+	return a.Device > b.Device
+}
+
+// storedAsSent reports whether every field of m holds the value m carried,
+// stamped by m at the record's seq: the device has all of it already.
+func (o pageOptions) storedAsSent(r *Record, m *protocol.Mutation) bool {
+	want := protocol.FieldVersion{HLC: m.HLC, Seq: r.Seq, Device: o.device}
+	for name, sent := range m.Fields {
+		cur, ok := r.Fields[name]
+		if !ok || r.Versions[name] != want || !bytes.Equal(cur, sent) && !protocol.SameJSON(cur, sent) {
+			return false
+		}
+	}
+	return true
 }

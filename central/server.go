@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,16 +23,19 @@ import (
 // Options tune a Server. The zero value is production.
 type Options struct {
 	// Logger receives structured logs; slog.Default when nil. Logs never
-	// hold tokens, passwords, member names or notes.
+	// hold tokens, passwords, e-mail addresses, member data or client IP
+	// addresses (see logged).
 	Logger *slog.Logger
 	// Now is the wall clock; time.Now when nil. Tests move it.
 	Now func() time.Time
 	// Argon2 is the cost of new password hashes; DefaultArgon2 when zero.
 	Argon2 Argon2Params
 	// PageBytes bounds the encoded changes of one sync response (at least
-	// one change is always sent); 2 MiB when 0.
+	// one change is always sent); 4 MiB when 0.
 	PageBytes int
-	// PageLimit bounds the number of changes of one response; 2000 when 0.
+	// PageLimit bounds the number of changes of one response; 5000 when 0.
+	// A page costs the device a round trip: 600 ms on a satellite link,
+	// where 5,000 members take some 6 s to come down.
 	PageLimit int
 	// MaxClockSkew is how far ahead of the server's clock a device's HLC may
 	// be before it is clamped; one minute when 0.
@@ -48,6 +52,11 @@ type Options struct {
 	// shared by every client, so raise the limit or turn it off there (the
 	// per-e-mail limit always holds).
 	AddrFailures int
+	// VisitRetentionMonths is how long visits and follow-ups are kept,
+	// counted from their date (a follow-up's due date): older ones are
+	// erased by PurgeExpired. DefaultVisitRetentionMonths when 0; never
+	// erased when negative, which Law 25 does not favour.
+	VisitRetentionMonths int
 }
 
 // Server is the central service: the HTTP API and the administration
@@ -69,10 +78,16 @@ type Server struct {
 	// addrFailures is the free failed sign-ins per address; 0 turns the
 	// per-address limit off.
 	addrFailures int
+	// retentionMonths is VisitRetentionMonths resolved; 0 keeps visits
+	// forever.
+	retentionMonths int
 
 	// hashing bounds concurrent Argon2 runs: each takes 64 MiB, and a burst
 	// of sign-ins must not exhaust memory.
 	hashing chan struct{}
+	// ahead holds the next page of devices pulling several (prefetch.go).
+	ahead prefetcher
+
 	// dummyHash is verified against for unknown e-mails so that a miss
 	// costs as much as a wrong password.
 	dummyOnce sync.Once
@@ -111,10 +126,10 @@ func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
 		s.argon = DefaultArgon2
 	}
 	if s.pageBytes <= 0 {
-		s.pageBytes = 2 << 20
+		s.pageBytes = 4 << 20
 	}
 	if s.pageLimit <= 0 {
-		s.pageLimit = 2000
+		s.pageLimit = 5000
 	}
 	if s.maxSkew <= 0 {
 		s.maxSkew = time.Minute
@@ -130,6 +145,12 @@ func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
 		s.addrFailures = freeAddrFailures
 	case s.addrFailures < 0:
 		s.addrFailures = 0
+	}
+	switch {
+	case opt.VisitRetentionMonths == 0:
+		s.retentionMonths = DefaultVisitRetentionMonths
+	case opt.VisitRetentionMonths > 0:
+		s.retentionMonths = opt.VisitRetentionMonths
 	}
 	s.clock = hlc.NewClock(s.now, 0)
 	if err := s.init(ctx); err != nil {
@@ -258,6 +279,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // logged writes one access-log line per request and turns a panic into a
 // 500 instead of a dropped connection.
+//
+// The line holds method, path, status, duration, bytes sent, the device id
+// (a random UUID, once known: from the token, or the client_id of a
+// sign-in), the error code and, for a sync, the counts of mutations and
+// changes. Nothing else: no header, body, token, e-mail (not even of a
+// failed sign-in) and no client IP address, which is personal information
+// (Québec's Law 25) that the log has no need for. The address lives only in
+// the sign-in throttle's counter of recent failures.
 func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -275,7 +304,7 @@ func (s *Server) logged(next http.Handler) http.Handler {
 				}
 			}
 			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"ms", time.Since(start).Milliseconds(), "bytes_out", sw.bytes, "remote", remoteHost(r)}
+				"ms", time.Since(start).Milliseconds(), "bytes_out", sw.bytes}
 			if ri.device != "" {
 				attrs = append(attrs, "device", ri.device)
 			}
@@ -343,8 +372,19 @@ func (s *Server) handleCatalog(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON answers v, gzip-compressed when the client accepts it.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		data = []byte(`{"code":"internal","message":"cannot encode response"}`)
+	}
+	writeEncoded(w, r, status, data)
+}
+
+// writeEncoded answers a JSON body, gzip-compressed when the client
+// accepts it.
+func writeEncoded(w http.ResponseWriter, r *http.Request, status int, data []byte) {
 	gz := acceptsGzip(r)
-	body, err := protocol.EncodeBody(v, gz)
+	body, err := protocol.Gzip(data, gz)
 	if err != nil {
 		status, gz = http.StatusInternalServerError, false
 		body = []byte(`{"code":"internal","message":"cannot encode response"}`)

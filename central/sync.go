@@ -47,7 +47,11 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 			"the server's data was restored; send epoch \"\" and cursor 0 to fetch everything again")
 		return
 	}
-	resp, err := s.sync(r.Context(), dev, coord, req)
+	opt := newPageOptions(r, dev.ID, req)
+	resp, ahead := s.takeAhead(r.Context(), dev, coord, req, opt)
+	if !ahead {
+		resp, err = s.sync(r.Context(), dev, coord, req, opt)
+	}
 	switch {
 	case errors.Is(err, errLostWork):
 		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
@@ -64,9 +68,15 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "sync", err)
 		return
 	}
+	s.buildAhead(dev, resp, opt)
 	ri := info(r)
 	ri.muts, ri.changes = len(req.Mutations), len(resp.Changes)
-	writeJSON(w, r, http.StatusOK, resp)
+	body, err := resp.encode()
+	if err != nil {
+		s.internalError(w, r, "encode sync answer", err)
+		return
+	}
+	writeEncoded(w, r, http.StatusOK, body)
 }
 
 // wireResponse is protocol.SyncResponse with the changes already encoded,
@@ -83,9 +93,41 @@ type wireResponse struct {
 	Backfill       *protocol.Backfill   `json:"backfill,omitempty"`
 }
 
+// encode writes the answer as JSON. The changes are already encoded and
+// valid: they are spliced in, not checked and copied again as
+// json.Marshal does with a json.RawMessage.
+func (r wireResponse) encode() ([]byte, error) {
+	changes := r.Changes
+	r.Changes = nil
+	head, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	const null = `"changes":null`
+	i := bytes.Index(head, []byte(null))
+	if i < 0 {
+		return nil, errors.New("encode sync answer: no changes member")
+	}
+	n := len(head) + 2
+	for _, c := range changes {
+		n += len(c) + 1
+	}
+	out := make([]byte, 0, n)
+	out = append(out, head[:i]...)
+	out = append(out, `"changes":[`...)
+	for k, c := range changes {
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, c...)
+	}
+	out = append(out, ']')
+	return append(out, head[i+len(null):]...), nil
+}
+
 // sync applies a device's mutations and scope changes in one transaction,
 // then reads one page of the change feed from a snapshot.
-func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req protocol.SyncRequest) (wireResponse, error) {
+func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req protocol.SyncRequest, opt pageOptions) (wireResponse, error) {
 	var rejected []protocol.Rejection
 	_, scopeMoves, _ := advanceScope(dev, scopeOf(coord), req.Cursor, nil)
 	if len(req.Mutations) > 0 || scopeMoves {
@@ -118,7 +160,7 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 			a := actorFor(c, d.ID)
 			before := d.LastSeq
 			for _, m := range req.Mutations {
-				if m.Seq <= d.LastSeq {
+				if m.Seq <= d.LastSeq && !skipIdempotency {
 					// Already applied: a retry after a lost reply. Say again
 					// what was said the first time.
 					if rej, err := tx.Rejection(d.ID, m.Seq); err == nil {
@@ -169,7 +211,7 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 		if err := checkLostWork(d, protocol.SyncRequest{Epoch: req.Epoch, Cursor: req.Cursor}, head); err != nil {
 			return err
 		}
-		resp, err = s.page(tx, d, req.Cursor, req.Backfill)
+		resp, err = s.page(tx, d, req.Cursor, req.Backfill, opt)
 		return err
 	})
 	if err != nil {

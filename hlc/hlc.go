@@ -18,6 +18,13 @@ type Timestamp uint64
 
 const logicalBits = 16
 
+// maxWall is the last millisecond a Timestamp can hold, in the year 10889.
+const maxWall = 1<<(64-logicalBits) - 1
+
+// wall bounds a wall clock reading to what a Timestamp holds: a clock set
+// to an absurd date must saturate, not wrap around to a small stamp.
+func boundWall(ms int64) int64 { return min(max(ms, 0), maxWall) }
+
 // New builds a timestamp from wall milliseconds and a logical counter.
 func New(wallMS int64, logical uint16) Timestamp {
 	return Timestamp(uint64(wallMS)<<logicalBits | uint64(logical))
@@ -72,7 +79,8 @@ func NewClock(now func() time.Time, last Timestamp) *Clock {
 }
 
 // Now returns a timestamp for a local event, greater than every timestamp
-// this clock issued or observed.
+// this clock issued or observed; only at the greatest Timestamp, after
+// observing it, does it return that one again rather than wrap around.
 func (c *Clock) Now() Timestamp {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -98,10 +106,13 @@ func (c *Clock) Last() Timestamp {
 }
 
 func advance(last Timestamp, wallMS int64) Timestamp {
-	if wallMS > last.WallMS() {
-		return New(wallMS, 0)
+	if w := boundWall(wallMS); w > last.WallMS() {
+		return New(w, 0)
 	}
-	if last.Logical() == 1<<logicalBits-1 { // counter spent: borrow the next millisecond
+	switch {
+	case last == ^Timestamp(0):
+		return last // the end of time: nothing comes after it
+	case last.Logical() == 1<<logicalBits-1: // counter spent: borrow the next millisecond
 		return New(last.WallMS()+1, 0)
 	}
 	return last + 1
@@ -111,7 +122,7 @@ func advance(last Timestamp, wallMS int64) Timestamp {
 // the receiver's wall clock: a laptop whose clock runs a year fast must not
 // win every later conflict for a year.
 func Clamp(t Timestamp, now time.Time, maxAhead time.Duration) Timestamp {
-	limit := New(now.Add(maxAhead).UnixMilli(), 1<<logicalBits-1)
+	limit := New(boundWall(now.Add(maxAhead).UnixMilli()), 1<<logicalBits-1)
 	if t > limit {
 		return limit
 	}

@@ -83,3 +83,22 @@ func TestParseRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestEndOfTime: a stamp or a wall clock past what a Timestamp holds (the
+// year 10889) saturates instead of wrapping around to a small stamp that
+// every other write would beat.
+func TestEndOfTime(t *testing.T) {
+	last := ^Timestamp(0)
+	c := NewClock(func() time.Time { return time.UnixMilli(1_700_000_000_000) }, last)
+	if got := c.Now(); got != last {
+		t.Errorf("after the last stamp: %v", got)
+	}
+	c = NewClock(func() time.Time { return time.UnixMilli(1 << 50) }, New(1<<48-1, 9))
+	if got := c.Now(); got != New(1<<48-1, 10) {
+		t.Errorf("wall clock past the range: %v", got)
+	}
+	now := time.UnixMilli(1<<48 - 10)
+	if got := Clamp(New(1<<48-10, 0), now, time.Minute); got != New(1<<48-10, 0) {
+		t.Errorf("limit past the range clamped %v", got)
+	}
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs `go test` over every package of the module, in three groups:
-#   - store, sync and central (and their sub-packages) with -race;
+#   - store, sync and central (and their sub-packages) with -race, the
+#     sync simulation also without it;
 #   - the Fyne UI (app/...) with the headless test driver tags;
 #   - everything else, plain.
 # The groups come from `go list`, so packages added later are picked up and
@@ -23,6 +24,12 @@ while IFS= read -r pkg; do
 	rel="${pkg#"$module"}"
 	rel="${rel#/}"
 	case "$rel" in
+	sync/sim)
+		# The simulation runs a few seeds under the race detector and a few
+		# hundred without it, where they fit in about a minute.
+		race+=("$pkg")
+		plain+=("$pkg")
+		;;
 	store | store/* | sync | sync/* | central | central/*) race+=("$pkg") ;;
 	app | app/*) ui+=("$pkg") ;;
 	*) plain+=("$pkg") ;;

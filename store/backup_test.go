@@ -3,8 +3,6 @@ package store
 import (
 	"bytes"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,76 +162,5 @@ func lastChunkStart(t *testing.T, b []byte) int {
 			return off
 		}
 		off += 5 + size
-	}
-}
-
-// TestNoPlaintextOnDisk saves distinctive text and looks for it in every
-// file of the profile, while open and after Close, and in a backup.
-func TestNoPlaintextOnDisk(t *testing.T) {
-	s, dir, c := newStore(t)
-	secrets := []string{"Zygomatique Coopérative Kapuskasing", "Ornithorynque", "Xylophage confidentiel",
-		"Quetzalcoatl", "tok-7f3a9c2e-secret", "Wakefield-Brébeuf"}
-	m := newMember(secrets[0], secrets[5], "07", domain.SolidarityCoop)
-	m.Notes = secrets[1] + " — note interne"
-	mustSaveMember(t, s, m)
-	v := newVisit(m.ID, c.Today())
-	v.Notes = secrets[2]
-	v.Needs = strings.Repeat(secrets[2]+" ", 200) // long: goes to the value log
-	mustSaveVisit(t, s, v)
-	f := newFollowUp(m.ID, "legal", c.Today().AddDays(3))
-	f.Description = secrets[3]
-	mustSaveFollowUp(t, s, f)
-	if err := s.SetSetting("device_token", secrets[4]); err != nil {
-		t.Fatal(err)
-	}
-	// Also as Import writes them.
-	m2 := newMember(secrets[0]+" bis", secrets[5], "07", domain.WorkerCoop)
-	if err := s.Import([]domain.Member{m2}, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-
-	assertNoSecrets(t, dir, secrets, "while open")
-	var backup bytes.Buffer
-	if err := s.Backup(&backup); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	assertNoSecrets(t, dir, secrets, "after Close")
-	for _, sec := range secrets {
-		if bytes.Contains(backup.Bytes(), []byte(sec)) {
-			t.Errorf("backup contains %q", sec)
-		}
-	}
-}
-
-func assertNoSecrets(t *testing.T, dir string, secrets []string, when string) {
-	t.Helper()
-	files := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files++
-		for _, sec := range secrets {
-			// Words too: a field may be split across JSON or blocks.
-			for _, w := range append([]string{sec}, strings.Fields(sec)...) {
-				if len(w) >= 8 && bytes.Contains(b, []byte(w)) {
-					t.Errorf("%s: %s contains %q", when, path, w)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if files < 4 {
-		t.Fatalf("%s: only %d files under %s", when, files, dir)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 // testKDF keeps Argon2 cheap in tests; key.json records the costs, so the
 // files still open with the real code path.
-var testKDF = kdfParams{Time: 1, MemoryKiB: 64, Threads: 1}
+var testKDF = CheapKeyCost
 
 // childEnv selects a child-process role when the test binary re-executes
 // itself (crash test, second process, RSS measurement).

@@ -110,7 +110,12 @@ func (x *memberIndex) load(txn *badger.Txn) error {
 }
 
 func (x *memberIndex) resort() {
-	slices.SortFunc(x.sorted, func(a, b *indexEntry) int {
+	sortEntries(x.sorted)
+	x.rebuildHay()
+}
+
+func sortEntries(s []*indexEntry) []*indexEntry {
+	slices.SortFunc(s, func(a, b *indexEntry) int {
 		if a.less(b) {
 			return -1
 		}
@@ -119,7 +124,21 @@ func (x *memberIndex) resort() {
 		}
 		return 0
 	})
-	x.rebuildHay()
+	return s
+}
+
+// mergeSorted merges two sorted lists into a new one.
+func mergeSorted(a, b []*indexEntry) []*indexEntry {
+	out := make([]*indexEntry, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0].less(a[0]) {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
 }
 
 func (x *memberIndex) rebuildHay() {
@@ -183,9 +202,12 @@ func (x *memberIndex) apply(put map[string]*memberSummary) {
 		}
 		return
 	}
-	if len(moved) > 64 { // an import: one sort beats many inserts
-		x.sorted = append(x.sorted, moved...)
-		x.resort()
+	if len(moved) > 64 {
+		// An import or a pulled page: sort the newcomers alone and merge
+		// them in, rather than sorting every member again for each page
+		// of a first sync.
+		x.sorted = mergeSorted(x.sorted, sortEntries(moved))
+		x.rebuildHay()
 		return
 	}
 	for _, e := range moved {

@@ -22,16 +22,21 @@ const (
 	saltSize    = 16
 )
 
-// kdfParams are Argon2id costs. They are written in key.json so that a key
-// sealed with other costs (older files, tests) still opens.
-type kdfParams struct {
+// KeyCost is the Argon2id cost of sealing a profile's key. It is written in
+// key.json so that a key sealed with other costs (older files, tests)
+// still opens.
+type KeyCost struct {
 	Time      uint32
 	MemoryKiB uint32
 	Threads   uint8
 }
 
 // productionKDF is RFC 9106's second recommended profile, as DESIGN.md asks.
-var productionKDF = kdfParams{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+var productionKDF = KeyCost{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
+
+// CheapKeyCost is for profiles that guard no real data and are made by the
+// hundred (the sync simulation, tests): it makes the key trivial to guess.
+var CheapKeyCost = KeyCost{Time: 1, MemoryKiB: 64, Threads: 1}
 
 // kdfCost is what Create and ChangePassphrase seal new keys with; tests lower
 // it so the suite does not spend minutes in Argon2.
@@ -55,7 +60,7 @@ var keyAAD = []byte("terrain master key v1")
 
 // sealMaster wraps master under a key derived from passphrase with fresh salt
 // and nonce.
-func sealMaster(master, passphrase []byte, p kdfParams) (keyFile, error) {
+func sealMaster(master, passphrase []byte, p KeyCost) (keyFile, error) {
 	kf := keyFile{Version: 1, KDF: "argon2id", Time: p.Time, MemoryKiB: p.MemoryKiB,
 		Threads: p.Threads, Salt: make([]byte, saltSize)}
 	if _, err := rand.Read(kf.Salt); err != nil {

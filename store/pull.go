@@ -41,11 +41,13 @@ type FieldStamp struct {
 // Change is one record of the server's change feed: its full current state,
 // a tombstone (Delete) or its removal from the device's scope (Removed).
 type Change struct {
-	Seq      uint64
-	Kind     domain.Kind
-	ID       string
-	Delete   bool
-	Removed  bool
+	Seq     uint64
+	Kind    domain.Kind
+	ID      string
+	Delete  bool
+	Removed bool
+	// Erased: the server keeps nothing of the record either (see forget).
+	Erased   bool
 	Fields   map[string]json.RawMessage
 	Versions map[string]FieldStamp
 }
@@ -158,7 +160,8 @@ func (s *Store) ApplyPull(p Page, keep KeepLocal) (PullResult, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	a := &applier{s: s, keep: keep, pending: map[string]*pendingRecord{},
-		maxDay: map[string]int{}, dirty: map[string]bool{}, sums: map[string]*memberSummary{}}
+		maxDay: map[string]int{}, dirty: map[string]bool{}, sums: map[string]*memberSummary{},
+		gone: map[string]bool{}, erased: map[string]bool{}}
 	defer a.close()
 	if err := a.run(p); err != nil {
 		return PullResult{}, fmt.Errorf("apply pull: %w", err)
@@ -190,6 +193,12 @@ type applier struct {
 	servicesDirty bool
 	me            string
 	res           PullResult
+
+	// gone holds the records ("<kind>/<id>") whose erased tombstone
+	// (Change.Erased) this page brought, and erased the members among
+	// them: forget drops what the device still holds about them.
+	gone   map[string]bool
+	erased map[string]bool
 }
 
 type pendingRecord struct {
@@ -302,6 +311,9 @@ func (a *applier) run(p Page) error {
 			c := &p.Changes[i]
 			return fmt.Errorf("change %d (%s %s): %w", c.Seq, c.Kind, c.ID, err)
 		}
+	}
+	if err := a.forget(); err != nil {
+		return err
 	}
 	if err := a.lastVisits(); err != nil {
 		return err
@@ -530,19 +542,28 @@ func (a *applier) record(c *Change) error {
 		a.res.Deleted++
 		return a.purge(c.Kind, c.ID, from, old)
 	case c.Delete:
+		// Members are only ever deleted by an erasure; other records say
+		// so (an ordinary delete keeps their values on the server).
+		if c.Erased || c.Kind == domain.KindMember {
+			a.gone[refKey(c.Kind, c.ID)] = true
+		}
+		if c.Kind == domain.KindMember {
+			a.erased[c.ID] = true
+		}
 		if prev == nil {
 			return nil // never had it: nothing to keep
 		}
-		env := *prev
-		env.Seq = c.Seq
+		// The server deleted it: only the id stays, so that saving over
+		// it fails with ErrDeleted; what it held is gone from the device.
+		env := &envelope{Data: idOnly(c.ID), Deleted: prev.Deleted, Seq: c.Seq, Gone: true}
 		if env.Deleted == 0 {
 			env.Deleted = a.w.stamp()
 		}
-		if err := a.room(len(env.Data)+1024, 6); err != nil {
+		if err := a.room(1024, 6); err != nil {
 			return err
 		}
 		a.res.Deleted++
-		if err := putRecord(a.w.txn, c.Kind, c.ID, from, placeOf(c.Kind, c.ID, nil), &env); err != nil {
+		if err := putRecord(a.w.txn, c.Kind, c.ID, from, placeOf(c.Kind, c.ID, nil), env); err != nil {
 			return err
 		}
 		return a.reindex(c.Kind, c.ID, old, nil)
@@ -673,6 +694,9 @@ func (a *applier) conflict(c *Change) error {
 		return err
 	}
 	if c.Delete || c.Removed {
+		if c.Delete && c.Erased {
+			a.gone[refKey(KindConflict, c.ID)] = true
+		}
 		a.res.Deleted++
 		return a.w.txn.Delete(key)
 	}
@@ -763,74 +787,96 @@ func (a *applier) dropRegions(regions []string) error {
 		if err := a.w.dropSummary(id); err != nil {
 			return err
 		}
-		var visits [][]byte
-		prefix := []byte(memberVisitPrefix(id))
-		scanKeys(a.snap, prefix, nil, func(key []byte) bool {
-			visits = append(visits, bytes.Clone(key))
-			return true
-		})
-		for _, k := range visits {
-			if err := a.room(2*len(k), 2); err != nil {
-				return err
-			}
-			vid := invertHex(string(k[bytes.LastIndexByte(k, '/')+1:]))
-			if err := a.w.txn.Delete(k); err != nil {
-				return err
-			}
-			if err := a.w.txn.Delete(recordKey(pVisitLocator, vid)); err != nil {
-				return err
-			}
-		}
-		type fu struct{ key, status, due, id string }
-		var fus []fu
-		fprefix := []byte(pMemberFollowUps + id + "/")
-		err := scanValues(a.snap, fprefix, func(key, val []byte) (bool, error) {
-			due, fid, ok := splitDueID(key[len(fprefix):])
-			status, _, _ := strings.Cut(string(val), "|")
-			if ok {
-				fus = append(fus, fu{string(key), status, due, fid})
-			}
-			return true, nil
-		})
-		if err != nil {
+		a.res.Deleted++
+		if _, err := a.dropChildren(id); err != nil {
 			return err
 		}
-		for _, f := range fus {
-			if err := a.room(256, 3); err != nil {
-				return err
-			}
-			for _, k := range []string{f.key, pFollowUpStatus + f.status + "/" + f.due + "/" + f.id, pFollowUp + f.id} {
-				if err := a.w.txn.Delete([]byte(k)); err != nil {
-					return err
-				}
+	}
+	_, err := a.dropConflicts(gone)
+	return err
+}
+
+// dropChildren deletes the live visits and follow-ups of a member, as the
+// committed snapshot holds them, and returns them ("<kind>/<id>").
+func (a *applier) dropChildren(id string) ([]string, error) {
+	var refs []string
+	var visits [][]byte
+	prefix := []byte(memberVisitPrefix(id))
+	scanKeys(a.snap, prefix, nil, func(key []byte) bool {
+		visits = append(visits, bytes.Clone(key))
+		return true
+	})
+	for _, k := range visits {
+		if err := a.room(2*len(k), 2); err != nil {
+			return nil, err
+		}
+		vid := invertHex(string(k[bytes.LastIndexByte(k, '/')+1:]))
+		if err := a.w.txn.Delete(k); err != nil {
+			return nil, err
+		}
+		if err := a.w.txn.Delete(recordKey(pVisitLocator, vid)); err != nil {
+			return nil, err
+		}
+		refs = append(refs, refKey(domain.KindVisit, vid))
+	}
+	type fu struct{ key, status, due, id string }
+	var fus []fu
+	fprefix := []byte(pMemberFollowUps + id + "/")
+	err := scanValues(a.snap, fprefix, func(key, val []byte) (bool, error) {
+		due, fid, ok := splitDueID(key[len(fprefix):])
+		status, _, _ := strings.Cut(string(val), "|")
+		if ok {
+			fus = append(fus, fu{string(key), status, due, fid})
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fus {
+		if err := a.room(256, 3); err != nil {
+			return nil, err
+		}
+		for _, k := range []string{f.key, pFollowUpStatus + f.status + "/" + f.due + "/" + f.id, pFollowUp + f.id} {
+			if err := a.w.txn.Delete([]byte(k)); err != nil {
+				return nil, err
 			}
 		}
-		a.res.Deleted += 1 + len(visits) + len(fus)
+		refs = append(refs, refKey(domain.KindFollowUp, f.id))
 	}
+	a.res.Deleted += len(visits) + len(fus)
+	return refs, nil
+}
+
+// dropConflicts deletes the conflicts about the given members, as the
+// committed snapshot holds them, and returns them ("<kind>/<id>").
+func (a *applier) dropConflicts(members map[string]bool) ([]string, error) {
 	var conflicts [][]byte
 	err := scanValues(a.snap, []byte(pConflict), func(key, val []byte) (bool, error) {
 		var env envelope
 		var ref struct {
 			MemberID string `json:"member_id"`
 		}
-		if json.Unmarshal(val, &env) == nil && json.Unmarshal(env.Data, &ref) == nil && gone[ref.MemberID] {
+		if json.Unmarshal(val, &env) == nil && json.Unmarshal(env.Data, &ref) == nil && members[ref.MemberID] {
 			conflicts = append(conflicts, bytes.Clone(key))
 		}
 		return true, nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	refs := make([]string, 0, len(conflicts))
 	for _, k := range conflicts {
 		if err := a.room(len(k), 1); err != nil {
-			return err
+			return nil, err
 		}
 		if err := a.w.txn.Delete(k); err != nil {
-			return err
+			return nil, err
 		}
+		refs = append(refs, refKey(KindConflict, string(k[len(pConflict):])))
 	}
 	a.res.Deleted += len(conflicts)
-	return nil
+	return refs, nil
 }
 
 // inRegions lists the members of the index in the given regions.
@@ -1072,6 +1118,9 @@ func appendEnvelope(b []byte, e *envelope) []byte {
 	if e.Seq != 0 {
 		b = append(b, `,"s":`...)
 		b = strconv.AppendUint(b, e.Seq, 10)
+	}
+	if e.Gone {
+		b = append(b, `,"gone":true`...)
 	}
 	return append(b, '}')
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -82,8 +83,10 @@ func (w *writeTx) takeQuarantined(seq uint64) (Quarantined, error) {
 // DiscardQuarantined gives up a refused mutation and undoes it on the
 // device: each field it changed goes back to the value it had before, unless
 // something changed the field since (a later edit, or the server's value
-// pulled after the refusal); a record made on the device that the server
-// never took is deleted; a refused delete is undone.
+// pulled after the refusal); a later edit made on top of it takes over that
+// previous value, so that discarding it too goes back past both; a record
+// made on the device that the server never took is deleted; a refused
+// delete is undone.
 func (s *Store) DiscardQuarantined(seq uint64) error {
 	err := s.update(func(w *writeTx) error {
 		q, err := w.takeQuarantined(seq)
@@ -94,7 +97,7 @@ func (s *Store) DiscardQuarantined(seq uint64) error {
 		if m.Kind == "" || m.ID == "" {
 			return nil
 		}
-		others, err := w.otherEdits(m.Kind, m.ID)
+		others, err := w.otherEdits(m.Kind, m.ID, m.Seq)
 		if err != nil {
 			return err
 		}
@@ -103,7 +106,8 @@ func (s *Store) DiscardQuarantined(seq uint64) error {
 			return err
 		}
 		if m.Delete {
-			if env.Deleted == 0 || others.deleted {
+			// A tombstone the server made is not this device's to undo.
+			if env.Deleted == 0 || env.Gone || others.deleted {
 				return nil
 			}
 			next := *env
@@ -123,8 +127,16 @@ func (s *Store) DiscardQuarantined(seq uint64) error {
 		}
 		changed := false
 		for name, v := range m.Fields {
+			if later := others.later[name]; later != nil {
+				// A later edit holds the field and stays; discarding it
+				// must then go back past this one too.
+				if err := w.handDown(later, name, v, m.Prev); err != nil {
+					return err
+				}
+				continue
+			}
 			p, ok := m.Prev[name]
-			if !ok || others.fields[name] || !sameValue(cur[name], v) {
+			if !ok || !sameValue(cur[name], v) {
 				continue
 			}
 			cur[name] = p
@@ -235,43 +247,76 @@ func (w *writeTx) resendDelete(m Mutation, from []byte, env *envelope) error {
 type edits struct {
 	any     bool
 	deleted bool
-	fields  map[string]bool
+	// later holds, per field, the first edit of it numbered after the
+	// one being handled.
+	later map[string]*heldEdit
+}
+
+// heldEdit is an edit in the outbox, or in the quarantine (q set), and
+// its key there.
+type heldEdit struct {
+	key []byte
+	m   Mutation
+	q   *Quarantined
 }
 
 // otherEdits collects the edits of a record still in the outbox or the
-// quarantine (the entry being handled is already out of it).
-func (w *writeTx) otherEdits(kind domain.Kind, id string) (edits, error) {
-	e := edits{fields: map[string]bool{}}
-	note := func(m Mutation) {
-		if m.Kind != kind || m.ID != id {
+// quarantine (the entry being handled, numbered seq, is already out of it).
+func (w *writeTx) otherEdits(kind domain.Kind, id string, seq uint64) (edits, error) {
+	e := edits{later: map[string]*heldEdit{}}
+	note := func(h *heldEdit) {
+		if h.m.Kind != kind || h.m.ID != id {
 			return
 		}
 		e.any = true
-		e.deleted = e.deleted || m.Delete
-		for name := range m.Fields {
-			e.fields[name] = true
+		e.deleted = e.deleted || h.m.Delete
+		for name := range h.m.Fields {
+			if first := e.later[name]; h.m.Seq > seq && (first == nil || h.m.Seq < first.m.Seq) {
+				e.later[name] = h
+			}
 		}
 	}
 	err := scanValues(w.txn, []byte(pOutbox), func(key, val []byte) (bool, error) {
-		var m Mutation
-		if err := jsonUnmarshal(key, val, &m); err != nil {
+		h := &heldEdit{key: bytes.Clone(key)}
+		if err := jsonUnmarshal(key, val, &h.m); err != nil {
 			return false, err
 		}
-		note(m)
+		note(h)
 		return true, nil
 	})
 	if err != nil {
 		return e, err
 	}
 	err = scanValues(w.txn, []byte(pQuarantine), func(key, val []byte) (bool, error) {
-		var q Quarantined
-		if err := jsonUnmarshal(key, val, &q); err != nil {
+		h := &heldEdit{key: bytes.Clone(key), q: &Quarantined{}}
+		if err := jsonUnmarshal(key, val, h.q); err != nil {
 			return false, err
 		}
-		note(q.Mutation)
+		h.m = h.q.Mutation
+		note(h)
 		return true, nil
 	})
 	return e, err
+}
+
+// handDown is for discarding an edit that set field to value, replacing
+// prev[field], when a later edit h of the field stays: if h was made on top
+// of value, what h replaced becomes prev[field]. Otherwise discarding h
+// later would bring back the discarded value.
+func (w *writeTx) handDown(h *heldEdit, field string, value json.RawMessage, prev map[string]json.RawMessage) error {
+	if !sameValue(h.m.Prev[field], value) {
+		return nil // made on top of something else: a pulled value
+	}
+	if p, ok := prev[field]; ok {
+		h.m.Prev[field] = p
+	} else {
+		delete(h.m.Prev, field)
+	}
+	if h.q != nil {
+		h.q.Mutation = h.m
+		return setJSON(w.txn, h.key, h.q)
+	}
+	return setJSON(w.txn, h.key, h.m)
 }
 
 // findAny finds a record of a kind the device edits, conflicts included.

@@ -21,6 +21,9 @@ type envelope struct {
 	Fields  map[string]fieldVersion `json:"f,omitempty"`
 	Deleted hlc.Timestamp           `json:"del,omitempty"` // non-zero: a tombstone
 	Seq     uint64                  `json:"s,omitempty"`
+	// Gone marks the tombstone of a record the server deleted: Data holds
+	// nothing but the id, and nothing can bring the record back here.
+	Gone bool `json:"gone,omitempty"`
 }
 
 // fieldVersion is the stamp of a field's last write and the server sequence

@@ -29,6 +29,9 @@ type Options struct {
 	// GCInterval is how often value-log garbage collection runs: 0 means
 	// every 10 minutes, a negative value turns it off.
 	GCInterval time.Duration
+	// KeyCost, when set, replaces the production Argon2id cost of sealing
+	// the key of a new profile (Create only); see CheapKeyCost.
+	KeyCost KeyCost
 }
 
 const defaultGCInterval = 10 * time.Minute
@@ -71,10 +74,14 @@ func Exists(dir string) bool {
 // sealed under passphrase, and an empty database with the default services
 // catalog and a new device id.
 func Create(dir string, passphrase []byte, opt Options) (*Store, error) {
-	return create(dir, passphrase, opt, kdfCost)
+	cost := kdfCost
+	if opt.KeyCost != (KeyCost{}) {
+		cost = opt.KeyCost
+	}
+	return create(dir, passphrase, opt, cost)
 }
 
-func create(dir string, passphrase []byte, opt Options, cost kdfParams) (*Store, error) {
+func create(dir string, passphrase []byte, opt Options, cost KeyCost) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create store: %w", err)
 	}

@@ -55,6 +55,16 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"ImportAllOrNothing", testImport},
 		{"ReimportKeepsCoordinatorChanges", testReimport},
 		{"HealthAndCatalog", testHealthCatalog},
+		{"Privacy/MemberDossier", testMemberDossier},
+		{"Privacy/DeleteMember", testDeleteMember},
+		{"Privacy/DeleteMemberFromDevice", testDeleteMemberFromDevice},
+		{"Privacy/PurgeVisits", testPurgeVisits},
+		{"Privacy/RetentionOff", testRetentionOff},
+		{"Privacy/RetentionRunsAtStart", testKeepRetention},
+		{"Privacy/StaleSignInFailuresForgotten", testStaleFailuresForgotten},
+		{"Security/SecretsStoredHashed", testSecretsStoredHashed},
+		{"Security/AuthorizationMatrix", testAuthorizationMatrix},
+		{"Security/LogsHoldNoSecrets", testLogsHoldNoSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

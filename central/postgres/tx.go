@@ -294,6 +294,43 @@ func (t *readTx) Rejection(deviceID string, seq uint64) (protocol.Rejection, err
 	return r, nil
 }
 
+func (t *readTx) Rejections(fn func(deviceID string, r protocol.Rejection) error) error {
+	type row struct {
+		device string
+		seq    int64
+		body   []byte
+	}
+	afterDevice, afterSeq := "", int64(-1)
+	for {
+		rows, err := t.tx.Query(t.ctx, `SELECT device_id, seq, rejection FROM rejections
+			WHERE (device_id, seq) > ($1, $2) ORDER BY device_id, seq LIMIT $3`, afterDevice, afterSeq, pageSize)
+		if err != nil {
+			return fmt.Errorf("list rejections: %w", err)
+		}
+		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			err := r.Scan(&x.device, &x.seq, &x.body)
+			return x, err
+		})
+		if err != nil {
+			return fmt.Errorf("list rejections: %w", err)
+		}
+		for _, x := range page {
+			var r protocol.Rejection
+			if err := json.Unmarshal(x.body, &r); err != nil {
+				return fmt.Errorf("decode rejection %s/%d: %w", x.device, x.seq, err)
+			}
+			if err := fn(x.device, r); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		afterDevice, afterSeq = page[len(page)-1].device, page[len(page)-1].seq
+	}
+}
+
 const coordinatorColumns = "id, name, email, regions, disabled, role, password_hash"
 
 func scanCoordinator(row pgx.Row) (central.Coordinator, error) {
@@ -554,6 +591,14 @@ func (t *writeTx) PutFailures(key string, f central.Failures) error {
 		return t.fail(fmt.Errorf("write sign-in failures: %w", err))
 	}
 	return nil
+}
+
+func (t *writeTx) DeleteFailuresBefore(before time.Time) (int, error) {
+	tag, err := t.tx.Exec(t.ctx, "DELETE FROM failures WHERE last_ns IS NULL OR last_ns < $1", toNanos(before))
+	if err != nil {
+		return 0, t.fail(fmt.Errorf("delete stale sign-in failures: %w", err))
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 func (t *writeTx) SetMeta(key, value string) error {

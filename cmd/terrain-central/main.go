@@ -61,10 +61,14 @@ const usage = `terrain-central: Terrain's central sync service.
 
 Usage:
   terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE] [--addr-failures 20]
+                        [--visit-retention-months 84]   erases older visits and follow-ups at start and daily
   terrain-central coordinator add --email E --name N --regions 09,10 [--admin] --password-stdin (--data DIR | --postgres URL)
   terrain-central coordinator list|disable|enable|set-regions|password ...
   terrain-central device list|revoke ...
   terrain-central members import (--data DIR | --postgres URL) FILE.csv
+  terrain-central members show --id ID [--out FILE.json] (--data DIR | --postgres URL)   everything held about a member
+  terrain-central members delete --id ID (--data DIR | --postgres URL)   erase a member and its records, on every device
+  terrain-central visits purge [--before YYYY-MM-DD | --visit-retention-months 84] (--data DIR | --postgres URL)
   terrain-central export visits|followups|members (--data DIR | --postgres URL) --out FILE.csv [--lang fr|en]
   terrain-central demo (--data DIR | --postgres URL) [--seed N]
   terrain-central epoch rotate (--data DIR | --postgres URL)   after restoring a backup, before serving
@@ -123,7 +127,11 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 			"list": c.deviceList, "revoke": c.deviceRevoke,
 		})
 	case "members":
-		return sub("members", map[string]func(context.Context, []string) error{"import": c.membersImport})
+		return sub("members", map[string]func(context.Context, []string) error{
+			"import": c.membersImport, "show": c.membersShow, "delete": c.membersDelete,
+		})
+	case "visits":
+		return sub("visits", map[string]func(context.Context, []string) error{"purge": c.visitsPurge})
 	case "export":
 		return sub("export", map[string]func(context.Context, []string) error{
 			"members": c.exportMembers, "visits": c.exportVisits, "followups": c.exportFollowUps,

@@ -69,6 +69,13 @@ func TestUsageMistakes(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--log-level", "loud"}, "unknown log level"},
 		{[]string{"serve", "--data", dir, "--addr-failures", "many"}, "--addr-failures is a number"},
 		{[]string{"serve", "--data", dir, "--addr-failures", "-1"}, "--addr-failures is a number"},
+		{[]string{"serve", "--data", dir, "--visit-retention-months", "7y"}, "--visit-retention-months is a number of months"},
+		{[]string{"members", "show", "--data", dir}, "--id is required"},
+		{[]string{"members", "delete", "--data", dir, "--id", "Coop-X"}, `--id "Coop-X" is not a member id`},
+		{[]string{"visits"}, "visits needs a sub-command: purge"},
+		{[]string{"visits", "purge", "--data", dir, "--before", "hier"}, `--before "hier" is not a date`},
+		{[]string{"visits", "purge", "--data", dir, "--before", "2999-01-01"}, "is in the future"},
+		{[]string{"visits", "purge", "--data", dir, "--visit-retention-months", "0"}, "the visit retention is off"},
 	} {
 		r := run(t, nil, "un mot de passe assez long\n", tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
@@ -229,5 +236,67 @@ func TestEpochRotate(t *testing.T) {
 	expect(t, run(t, map[string]string{"TERRAIN_CENTRAL_DATA": data}, "", "epoch", "rotate"), exitOK, "replaced by")
 	if third := epochOf(); third == second {
 		t.Errorf("a second rotation kept epoch %q", third)
+	}
+}
+
+func TestPrivacyCommands(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": data}
+	m := domain.Member{ID: domain.NewID(), Name: "Coopérative de Natashquan", LegalForm: domain.WorkerCoop,
+		Region: "09", Municipality: "Natashquan", Status: domain.MemberActive}
+	other := m
+	other.ID, other.Name = domain.NewID(), "Mutuelle de Havre-Saint-Pierre"
+	coordinator := domain.NewID()
+	day := today()
+	v := domain.Visit{ID: domain.NewID(), MemberID: m.ID, CoordinatorID: coordinator, Date: day,
+		DurationMinutes: 60, Mode: domain.OnSite, Notes: "Rencontre avec la directrice"}
+	f := domain.FollowUp{ID: domain.NewID(), MemberID: m.ID, ServiceID: "legal", Description: "Envoyer le modèle",
+		Due: day.AddDays(14), Status: domain.FollowUpOpen}
+	old := v
+	old.ID, old.MemberID, old.Date = domain.NewID(), other.ID, day.AddDays(-8*366)
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, argon: central.TestArgon2}
+	err := c.withServer(context.Background(), storeFlags{data: &data, postgres: new(string)}, func(srv *central.Server) error {
+		return srv.Import(context.Background(), []domain.Member{m, other}, []domain.Visit{v, old}, []domain.FollowUp{f})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := run(t, env, "", "members", "show", "--id", m.ID)
+	expect(t, r, exitOK)
+	var d central.Dossier
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("dossier is not JSON: %v\n%s", err, r.stdout)
+	}
+	if d.Member.ID != m.ID || !strings.Contains(string(d.Member.Fields["name"]), m.Name) || len(d.Visits) != 1 ||
+		d.Visits[0].ID != v.ID || len(d.FollowUps) != 1 || d.Member.Versions["name"].By != "central office" {
+		t.Errorf("dossier:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, other.ID) || strings.Contains(r.stdout, old.ID) {
+		t.Error("the dossier names another member's records")
+	}
+	out := filepath.Join(t.TempDir(), "dossier.json")
+	expect(t, run(t, env, "", "members", "show", "--id", m.ID, "--out", out), exitOK, "wrote the dossier of member "+m.ID, "1 visits")
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("dossier file: %v, %v; want mode 0600", st, err)
+	}
+	expect(t, run(t, env, "", "members", "show", "--id", domain.NewID()), exitError, "no member has id")
+
+	expect(t, run(t, env, "", "members", "delete", "--id", m.ID), exitOK,
+		"deleted member "+m.ID+" (Coopérative de Natashquan, region 09) with 1 visits, 1 follow-ups and 0 conflict records")
+	r = run(t, env, "", "members", "show", "--id", m.ID)
+	expect(t, r, exitOK, `"deleted": true`)
+	if strings.Contains(r.stdout, "Natashquan") || strings.Contains(r.stdout, v.ID) {
+		t.Errorf("the deleted member's dossier still holds its data:\n%s", r.stdout)
+	}
+	expect(t, run(t, env, "", "members", "delete", "--id", m.ID), exitOK, "(already deleted) with 0 visits")
+	expect(t, run(t, env, "", "members", "delete", "--id", domain.NewID()), exitError, "no member has id")
+
+	expect(t, run(t, env, "", "visits", "purge"), exitOK,
+		"erased 1 visits, 0 follow-ups and 0 conflict records dated before "+central.RetentionCutoff(day, 84).String())
+	expect(t, run(t, env, "", "visits", "purge", "--visit-retention-months", "120"), exitOK, "erased 0 visits")
+	r = run(t, env, "", "export", "visits", "--out", "-")
+	if r.code != exitOK || strings.Contains(r.stdout, old.ID) || strings.Contains(r.stdout, v.ID) {
+		t.Errorf("visits left after the purge and the deletion:\n%s", r.stdout)
 	}
 }

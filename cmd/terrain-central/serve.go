@@ -33,6 +33,7 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	plain := f.boolean("allow-plain-http", "serve plain HTTP on a non-loopback address (behind a TLS proxy)")
 	addrFailures := f.str("addr-failures", "20", "failed sign-ins one client address may make in an hour before it is slowed down; "+
 		"0 for no per-address limit (behind a reverse proxy every client has the proxy's address)")
+	retention := f.retentionFlag()
 	level := f.str("log-level", "info", "debug, info, warn or error")
 	format := f.str("log-format", "text", "text or json")
 	if _, err := f.parse(args, 0, ""); err != nil {
@@ -47,6 +48,10 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	}
 	if perAddr == 0 {
 		perAddr = -1 // central.Options reads 0 as "the default"
+	}
+	months, err := parseRetention(*retention)
+	if err != nil {
+		return err
 	}
 	log, err := c.logger(*level, *format)
 	if err != nil {
@@ -68,12 +73,24 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 		ln.Close()
 		return usagef("refusing to serve plain HTTP on %s, which is not loopback: give --tls-cert and --tls-key, or --allow-plain-http behind a TLS proxy", ln.Addr())
 	}
-	srv, backend, err := c.open(ctx, sf, central.Options{Logger: log, AddrFailures: perAddr})
+	srv, backend, err := c.open(ctx, sf, central.Options{Logger: log, AddrFailures: perAddr, VisitRetentionMonths: months})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer closeAll(backend, &err)
+	// Visits past the retention period are erased now and every day; the
+	// purge stops before the backend closes.
+	rctx, stopRetention := context.WithCancel(ctx)
+	retained := make(chan struct{})
+	go func() {
+		defer close(retained)
+		srv.KeepRetention(rctx, retentionPeriod)
+	}()
+	defer func() {
+		stopRetention()
+		<-retained
+	}()
 
 	hs := &http.Server{
 		Handler:           srv.Handler(),

@@ -184,7 +184,7 @@ const (
 	defaultRetryMaxWait   = 30 * time.Second
 	defaultProbeTimeout   = 10 * time.Second
 	// maxResponseBytes bounds an answer once decompressed: a page is at
-	// most 2 MiB of changes, plus the rejections of 5,000 mutations.
+	// most 4 MiB of changes, plus the rejections of 5,000 mutations.
 	maxResponseBytes = 64 << 20
 )
 
@@ -251,6 +251,9 @@ func newResty(tr http.RoundTripper, timeout time.Duration, ua string, logger *sl
 		// Set explicitly, so the transport leaves the gzip body to resty,
 		// which unpacks it; the wire byte count stays compressed.
 		SetHeader("Accept-Encoding", "gzip").
+		// Smaller pages: one stamp per record, and pushed records not
+		// sent back (protocol.FeatureCompact).
+		SetHeader(protocol.FeaturesHeader, protocol.FeatureCompact).
 		SetResponseBodyLimit(maxResponseBytes)
 }
 
@@ -345,7 +348,9 @@ func (c *Client) Stats() Stats {
 func (c *Client) SignIn(ctx context.Context, email, password, deviceID, deviceName string) (protocol.SessionResponse, error) {
 	var out protocol.SessionResponse
 	body := protocol.SessionRequest{Email: email, Password: password, ClientID: deviceID, DeviceName: deviceName}
-	err := c.call(ctx, "sign in", http.MethodPost, "/v1/session", "", body, &out)
+	err := c.call(ctx, "sign in", http.MethodPost, "/v1/session", "", body, func(data []byte) error {
+		return json.Unmarshal(data, &out)
+	})
 	return out, err
 }
 
@@ -354,10 +359,15 @@ func (c *Client) SignOut(ctx context.Context) error {
 	return c.call(ctx, "sign out", http.MethodDelete, "/v1/session", c.currentToken(), nil, nil)
 }
 
-// Sync sends one sync request and returns the server's page.
+// Sync sends one sync request and returns the server's page. A page that
+// breaks the protocol's invariants (protocol.DecodeResponse) is an
+// ErrServer that also wraps protocol.ErrBadResponse; it is not retried.
 func (c *Client) Sync(ctx context.Context, req protocol.SyncRequest) (protocol.SyncResponse, error) {
 	var out protocol.SyncResponse
-	err := c.call(ctx, "sync", http.MethodPost, "/v1/sync", c.currentToken(), req, &out)
+	err := c.call(ctx, "sync", http.MethodPost, "/v1/sync", c.currentToken(), req, func(data []byte) (err error) {
+		out, err = protocol.DecodeResponse(data, req)
+		return err
+	})
 	return out, err
 }
 
@@ -368,9 +378,9 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.result(ctx, "health", resp, err, nil)
 }
 
-// call sends body (gzipped JSON, when not nil) and decodes the answer into
-// out (when not nil).
-func (c *Client) call(ctx context.Context, op, method, path, token string, body, out any) error {
+// call sends body (gzipped JSON, when not nil) and hands a successful
+// answer's body to decode (when not nil).
+func (c *Client) call(ctx context.Context, op, method, path, token string, body any, decode func([]byte) error) error {
 	r := c.rest.R().SetContext(ctx)
 	if token != "" {
 		r.SetAuthToken(token)
@@ -385,11 +395,11 @@ func (c *Client) call(ctx context.Context, op, method, path, token string, body,
 			SetBody(data)
 	}
 	resp, err := r.Execute(method, c.base+path)
-	return c.result(ctx, op, resp, err, out)
+	return c.result(ctx, op, resp, err, decode)
 }
 
 // result turns resty's outcome into a decoded answer or an *Error.
-func (c *Client) result(ctx context.Context, op string, resp *resty.Response, err error, out any) error {
+func (c *Client) result(ctx context.Context, op string, resp *resty.Response, err error, decode func([]byte) error) error {
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 		// The caller gave up; that is not the server's fault.
 		return fmt.Errorf("%s: %w", op, ctx.Err())
@@ -411,10 +421,10 @@ func (c *Client) result(ctx context.Context, op string, resp *resty.Response, er
 	}
 	status := resp.StatusCode()
 	if status >= 200 && status < 300 {
-		if out == nil || status == http.StatusNoContent {
+		if decode == nil || status == http.StatusNoContent {
 			return nil
 		}
-		if err := json.Unmarshal(resp.Body(), out); err != nil {
+		if err := decode(resp.Body()); err != nil {
 			return &Error{Op: op, Status: status, kind: ErrServer, cause: fmt.Errorf("decode answer: %w", err)}
 		}
 		return nil

@@ -208,6 +208,91 @@ func TestErrorsCarryTheirKind(t *testing.T) {
 	}
 }
 
+// rewritePages passes sync requests to the real server and lets edit
+// change its page before the client sees it.
+func rewritePages(t *testing.T, s *server, edit func(page map[string]any)) {
+	s.setWrap(func(w http.ResponseWriter, r *http.Request, h http.Handler) {
+		if r.URL.Path != "/v1/sync" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		r.Header.Del("Accept-Encoding") // a plain body to edit
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var page map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+			t.Errorf("server page: %v", err)
+			return
+		}
+		edit(page)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		_ = json.NewEncoder(w).Encode(page)
+	})
+}
+
+// TestSyncRefusesBrokenPages: a page that breaks the protocol (here a
+// cursor going back within the epoch, then changes out of order) is a
+// server error, recognisable as protocol.ErrBadResponse, and is not retried.
+func TestSyncRefusesBrokenPages(t *testing.T) {
+	s := newServer(t, false)
+	c := newClient(t, fast(s.web.URL))
+	device := domain.NewID()
+	signIn(t, c, device)
+	first, err := c.Sync(context.Background(), request(device, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits := map[string]func(page map[string]any){
+		"cursor back": func(page map[string]any) { page["cursor"] = 1 },
+		"changes out of order": func(page map[string]any) {
+			cs := page["changes"].([]any)
+			cs[0], cs[len(cs)-1] = cs[len(cs)-1], cs[0]
+		},
+	}
+	for name, edit := range edits {
+		rewritePages(t, s, edit)
+		req := request(device, first.Cursor)
+		req.Epoch = first.Epoch
+		if name == "changes out of order" {
+			req = request(device, 0)
+		}
+		before := c.Stats().Attempts
+		_, err := c.Sync(context.Background(), req)
+		var e *client.Error
+		if !errors.Is(err, client.ErrServer) || !errors.Is(err, protocol.ErrBadResponse) || !errors.As(err, &e) || e.Status != http.StatusOK {
+			t.Errorf("%s: %v, want ErrServer and ErrBadResponse", name, err)
+		}
+		if n := c.Stats().Attempts - before; n != 1 {
+			t.Errorf("%s: %d attempts, want 1", name, n)
+		}
+	}
+}
+
+// TestSyncAcceptsANewerServer: fields and record kinds this version does
+// not know are passed over, not refused.
+func TestSyncAcceptsANewerServer(t *testing.T) {
+	s := newServer(t, false)
+	c := newClient(t, fast(s.web.URL))
+	device := domain.NewID()
+	signIn(t, c, device)
+	rewritePages(t, s, func(page map[string]any) {
+		page["server_time"] = "2030-01-01T00:00:00Z"
+		cs := page["changes"].([]any)
+		last := cs[len(cs)-1].(map[string]any)
+		last["signature"] = "abc"
+		page["changes"] = append(cs, map[string]any{"seq": last["seq"].(float64) + 1, "kind": "invoice", "id": "F-1",
+			"fields": map[string]any{"total": 12}})
+	})
+	resp, err := c.Sync(context.Background(), request(device, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := resp.Changes[len(resp.Changes)-1].Kind; k != "invoice" {
+		t.Errorf("last change of kind %q, want the unknown kind passed on", k)
+	}
+}
+
 // hangUp closes the connection without an answer.
 func hangUp(w http.ResponseWriter) {
 	conn, _, err := http.NewResponseController(w).Hijack()

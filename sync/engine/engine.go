@@ -632,7 +632,17 @@ func (e *Engine) cycle(ctx context.Context, cl *client.Client) (Summary, error) 
 		if len(muts) > 0 && resp.AckedThrough < muts[len(muts)-1].Seq {
 			return sum, ErrNotAcknowledged
 		}
-		res, err := e.st.ApplyPull(storePage(resp), e.keepLocal)
+		page := storePage(resp)
+		// Only what this request carried is trimmed from the outbox: a
+		// broken server acknowledging more would erase changes it never
+		// received. (Entries it did apply earlier are sent again, and
+		// acknowledged then.)
+		var sent uint64
+		if len(muts) > 0 {
+			sent = muts[len(muts)-1].Seq
+		}
+		page.AckedThrough = min(page.AckedThrough, sent)
+		res, err := e.st.ApplyPull(page, e.keepLocal)
 		if err != nil {
 			return sum, fmt.Errorf("%w: %w", ErrLocal, err)
 		}
@@ -708,7 +718,8 @@ func storePage(r protocol.SyncResponse) store.Page {
 		p.Rejected[i] = store.Rejection{Seq: rj.Seq, Kind: rj.Kind, ID: rj.ID, Code: rj.Code, Message: rj.Message, Fields: rj.Fields}
 	}
 	for i, c := range r.Changes {
-		sc := store.Change{Seq: c.Seq, Kind: c.Kind, ID: c.ID, Delete: c.Delete, Removed: c.Removed, Fields: c.Fields}
+		sc := store.Change{Seq: c.Seq, Kind: c.Kind, ID: c.ID, Delete: c.Delete, Removed: c.Removed, Erased: c.Erased,
+			Fields: c.Fields}
 		if len(c.Versions) > 0 {
 			sc.Versions = make(map[string]store.FieldStamp, len(c.Versions))
 			for name, v := range c.Versions {

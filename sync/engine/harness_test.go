@@ -224,6 +224,25 @@ func (w *world) serverSnapshot(regions ...string) snapshot {
 	return out
 }
 
+// waitForVisit waits until the server holds visit id.
+func (w *world) waitForVisit(id string) {
+	w.t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		found := false
+		err := w.srv.ExportVisits(w.ctx, func(v domain.Visit) error {
+			found = found || v.ID == id
+			return nil
+		})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if found {
+			return
+		}
+	}
+	w.t.Fatalf("visit %s never reached the server", id)
+}
+
 // serverConflicts returns the server's conflict records.
 func (w *world) serverConflicts() []protocol.Conflict {
 	var out []protocol.Conflict

@@ -56,6 +56,10 @@ func decodeErr(code, format string, args ...any) *DecodeError {
 func ReadBody(r io.Reader, gzipped bool, limit int64) ([]byte, error) {
 	if gzipped {
 		zr, err := gzip.NewReader(r)
+		if errors.Is(err, io.EOF) {
+			// An empty body announced as gzip: not even a header.
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
 			return nil, wrapReadErr(err)
 		}
@@ -214,6 +218,11 @@ func EncodeBody(v any, gz bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode body: %w", err)
 	}
+	return Gzip(data, gz)
+}
+
+// Gzip returns data gzip-compressed when gz is true, as it is otherwise.
+func Gzip(data []byte, gz bool) ([]byte, error) {
 	if !gz {
 		return data, nil
 	}

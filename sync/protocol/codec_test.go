@@ -130,6 +130,9 @@ func TestReadBody(t *testing.T) {
 	if _, err := ReadBody(bytes.NewReader(zipped[:len(zipped)-4]), true, 100); !errors.As(err, &de) || de.Code != CodeMalformed {
 		t.Errorf("truncated gzip: %v", err)
 	}
+	if _, err := ReadBody(bytes.NewReader(nil), true, 100); !errors.As(err, &de) || de.Code != CodeMalformed {
+		t.Errorf("empty body announced as gzip: %v", err)
+	}
 	failing := io.MultiReader(bytes.NewReader(plain), errReader{})
 	if _, err := ReadBody(failing, false, 100); err == nil || errors.As(err, &de) {
 		t.Errorf("transport error reported as %v", err)

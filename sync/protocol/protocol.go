@@ -140,10 +140,24 @@ type Change struct {
 	// Removed says the record left the device's scope (its member moved to
 	// another region): the device deletes its copy; the record lives on.
 	Removed bool `json:"removed,omitempty"`
+	// Erased marks a tombstone that keeps nothing on the server either: a
+	// member the central office deleted with its records, an expired
+	// visit. The device also strips its unsent changes of the record (Law
+	// 25); after an ordinary delete they are refused and kept, for the
+	// coordinator to see.
+	Erased bool `json:"erased,omitempty"`
 	// Fields is the full record, keyed by JSON field name.
 	Fields map[string]json.RawMessage `json:"fields,omitempty"`
 	// Versions holds, per field, the stamp of its last write.
 	Versions map[string]FieldVersion `json:"versions,omitempty"`
+	// Version and Own are the compact form (FeatureCompact), sent only to
+	// a device that asked for it; ExpandChanges turns it back into the
+	// full one. Version stamps every field of Fields that Versions does
+	// not list; in Versions, the zero stamp means none. Own names a mutation of the request being answered whose
+	// fields are stored as sent: they are left out of Fields, and each is
+	// stamped {the mutation's HLC, this change's Seq, the device}.
+	Version *FieldVersion `json:"version,omitempty"`
+	Own     uint64        `json:"own,omitempty"`
 }
 
 // FieldVersion stamps the last write of one field.
