@@ -132,7 +132,8 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 	_, scopeMoves, _ := advanceScope(dev, scopeOf(coord), req.Cursor, nil)
 	if len(req.Mutations) > 0 || scopeMoves {
 		today := s.today()
-		err := s.backend.Update(ctx, func(tx Tx) error {
+		err := s.backend.Update(ctx, func(btx Tx) error {
+			tx := newRecordCache(btx)
 			rejected = rejected[:0]
 			d, err := tx.Device(dev.ID)
 			if errors.Is(err, ErrNotFound) {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"OutOfScopeRefusedRestApplies", testOutOfScope},
 		{"VisitsOnlyByTheirCoordinator", testVisitAuthor},
 		{"InvalidMutationRejectedWithFields", testInvalid},
+		{"RefusedEditLeavesNoTrace", testRefusedEditLeavesNoTrace},
 		{"TombstonesPropagate", testTombstones},
 		{"DeleteRacingAnEditRefused", testDeleteRacingEdit},
 		{"PagingDeliversEveryChangeOnce", testPaging},

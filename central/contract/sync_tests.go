@@ -708,3 +708,37 @@ func testDeleteRacingEdit(t *testing.T, open func(*testing.T) central.Backend) {
 	a.assertMirrors()
 	b.assertMirrors()
 }
+
+// testRefusedEditLeavesNoTrace: an edit refused in a batch changes
+// nothing, not even for the later mutations of the same batch that read
+// the same record, and each accepted edit sees the one before it.
+func testRefusedEditLeavesNoTrace(t *testing.T, open func(*testing.T) central.Backend) {
+	e := newEnv(t, open, nil)
+	e.coordinator("ana@example.org", "09")
+	m := member("09", "Coopérative du Fjord")
+	if err := e.srv.Import(e.ctx, []domain.Member{m}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := e.device("ana@example.org")
+	a.sync()
+	a.sync(
+		a.edit(kMember, m.ID, map[string]any{"email": "pas-un-courriel", "notes": "refusée avec le courriel"}),
+		a.edit(kMember, m.ID, map[string]any{"phone": "418 555-0199"}),
+		a.edit(kMember, m.ID, map[string]any{"contact_name": "Rosalie Tremblay"}),
+	)
+	if len(a.lastRej) != 1 || a.lastRej[0].Seq != 1 {
+		t.Fatalf("rejections = %s, want the first edit only", jsonOf(a.lastRej))
+	}
+	r, ok := e.record(kMember, m.ID)
+	if !ok {
+		t.Fatal("member gone")
+	}
+	var got domain.Member
+	if err := json.Unmarshal([]byte(jsonOf(r.Fields)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != m.Email || got.Notes != m.Notes || got.Phone != "418 555-0199" || got.ContactName != "Rosalie Tremblay" {
+		t.Errorf("member after a refused then two accepted edits: email %q notes %q phone %q contact %q",
+			got.Email, got.Notes, got.Phone, got.ContactName)
+	}
+}
