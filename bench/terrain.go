@@ -13,8 +13,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"leconsortium.coop/terrain/central"
 	"leconsortium.coop/terrain/central/badgerdb"
 	"leconsortium.coop/terrain/central/postgres"
@@ -120,17 +118,6 @@ func (t *terrainSystem) NewWorld(ctx context.Context, _ string, members []domain
 	})
 	ok = true
 	return w, nil
-}
-
-func dropSchema(url, schema string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return
-	}
-	defer conn.Close(ctx)
-	_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 }
 
 type terrainWorld struct {
@@ -241,4 +228,12 @@ func (d *terrainDevice) Close() {
 	}
 	_ = d.st.Close()
 	os.RemoveAll(d.dir)
+}
+
+// dropSchema removes a schema made for one run; a failure leaves it behind
+// in a throwaway database, which is not worth stopping for.
+func dropSchema(url, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = postgres.DropSchema(ctx, url, schema)
 }

@@ -89,6 +89,20 @@ func Open(ctx context.Context, url string, opt Options) (*Backend, error) {
 	return b, nil
 }
 
+// DropSchema deletes schema and everything in it, if it exists: the end of
+// an instance made with Options.Schema (a test's, a benchmark's).
+func DropSchema(ctx context.Context, url, schema string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return fmt.Errorf("drop schema %s: %w", schema, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("drop schema %s: %w", schema, err)
+	}
+	return nil
+}
+
 // schemaKey hashes a schema name into the second key of advisory locks.
 func schemaKey(schema string) int32 {
 	h := fnv.New32a()

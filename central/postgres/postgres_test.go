@@ -45,15 +45,8 @@ func freshSchema(t testing.TB, url string) string {
 	}
 	schema := "terrain_test_" + hex.EncodeToString(b[:])
 	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
+		if err := postgres.DropSchema(context.Background(), url, schema); err != nil {
+			t.Error(err)
 		}
 	})
 	return schema

@@ -28,8 +28,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"leconsortium.coop/terrain/central"
 	"leconsortium.coop/terrain/central/badgerdb"
 	"leconsortium.coop/terrain/central/postgres"
@@ -173,17 +171,6 @@ func startServer(ctx context.Context, cfg config) (string, []account, func(), er
 	return "http://" + ln.Addr().String(), accounts, stop, nil
 }
 
-func dropSchema(url, schema string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return
-	}
-	defer conn.Close(ctx)
-	_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-}
-
 // seed loads the demo data set: 300 members, their visits and follow-ups,
 // and the demo coordinators, who all get loadPassword.
 func seed(ctx context.Context, srv *central.Server) ([]account, error) {
@@ -291,4 +278,12 @@ func load(ctx context.Context, base string, accounts []account, cfg config) (res
 		return total, ctx.Err()
 	}
 	return total, nil
+}
+
+// dropSchema removes a schema made for one run; a failure leaves it behind
+// in a throwaway database, which is not worth stopping for.
+func dropSchema(url, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = postgres.DropSchema(ctx, url, schema)
 }
