@@ -42,6 +42,11 @@ type ReadTx interface {
 
 	// Record returns the latest version of a record, tombstones included.
 	Record(kind domain.Kind, id string) (Record, error)
+	// RecordsByID returns the records of a kind whose ids are listed and
+	// exist, tombstones included, each once, in any order. It is how a
+	// push of a thousand records reads them in one go rather than one
+	// database round trip each.
+	RecordsByID(kind domain.Kind, ids []string) ([]Record, error)
 	// Records calls fn for every record of a kind, tombstones included, in
 	// ascending id order. An error from fn stops the walk and is returned.
 	Records(kind domain.Kind, fn func(Record) error) error
@@ -95,7 +100,10 @@ type Tx interface {
 	// previous place in the change feed and takes r.Seq. Fields values must
 	// come back as the same JSON values (white space, key order and
 	// escaping may change; numbers keep every digit, so jsonb is fine). The
-	// Children index follows r.Parent.
+	// Children index follows r.Parent. A backend may send the write later,
+	// with others, as long as every read of the transaction sees it; a
+	// failure then comes back from a later call or from Update, and nothing
+	// is committed.
 	PutRecord(r Record) error
 	// PutExit adds an exit to the change feed. e.Seq is a number from
 	// NextSeq of this transaction, not shared with a record.

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 
+	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
 )
 
@@ -160,6 +162,9 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 			}
 			a := actorFor(c, d.ID)
 			before := d.LastSeq
+			if err := primeCache(tx, req.Mutations); err != nil {
+				return err
+			}
 			for _, m := range req.Mutations {
 				if m.Seq <= d.LastSeq && !skipIdempotency {
 					// Already applied: a retry after a lost reply. Say again
@@ -220,6 +225,28 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 	}
 	resp.Rejected = append(resp.Rejected, rejected...)
 	return resp, nil
+}
+
+// primeCache reads in one go per kind the records a request's mutations
+// name and the members their visits and follow-ups belong to, instead of
+// one read each as the mutations are applied.
+func primeCache(tx *recordCache, muts []protocol.Mutation) error {
+	ids := map[domain.Kind][]string{}
+	for _, m := range muts {
+		ids[m.Kind] = append(ids[m.Kind], m.ID)
+		if raw, ok := m.Fields["member_id"]; ok {
+			var member string
+			if json.Unmarshal(raw, &member) == nil && member != "" {
+				ids[domain.KindMember] = append(ids[domain.KindMember], member)
+			}
+		}
+	}
+	for _, kind := range slices.Sorted(maps.Keys(ids)) {
+		if err := tx.prime(kind, ids[kind]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkLostWork refuses, with errLostWork, a request from a device that

@@ -362,6 +362,26 @@ func (t *tx) Record(kind domain.Kind, id string) (central.Record, error) {
 	return central.Record(s), nil
 }
 
+func (t *tx) RecordsByID(kind domain.Kind, ids []string) ([]central.Record, error) {
+	out := make([]central.Record, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		r, err := t.Record(kind, id)
+		if errors.Is(err, central.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s %s: %w", kind, id, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 func (t *tx) Records(kind domain.Kind, fn func(central.Record) error) error {
 	prefix := recordKey(kind, "")
 	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})

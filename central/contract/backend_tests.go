@@ -226,6 +226,64 @@ func testTransactions(t *testing.T, open func(*testing.T) central.Backend) {
 	})
 }
 
+func testRecordsByID(t *testing.T, open func(*testing.T) central.Backend) {
+	b := openBare(t, open)
+	a, gone, absent := domain.NewID(), domain.NewID(), domain.NewID()
+	check := func(where string, tx central.ReadTx, wantSeqA uint64) {
+		t.Helper()
+		got, err := tx.RecordsByID(domain.KindMember, []string{a, absent, gone, a})
+		if err != nil {
+			t.Fatalf("%s: RecordsByID: %v", where, err)
+		}
+		byID := map[string]central.Record{}
+		for _, r := range got {
+			if _, twice := byID[r.ID]; twice {
+				t.Errorf("%s: %s returned twice", where, r.ID)
+			}
+			byID[r.ID] = r
+		}
+		if len(got) != 2 || byID[a].Seq != wantSeqA || !sameFields(byID[a].Fields, rec(domain.KindMember, a, "09", "", 0).Fields) ||
+			!byID[gone].Deleted {
+			t.Errorf("%s: RecordsByID = %+v, want %s at seq %d and the tombstone %s", where, got, a, wantSeqA, gone)
+		}
+		if other, err := tx.RecordsByID(domain.KindVisit, []string{a, gone}); err != nil || len(other) != 0 {
+			t.Errorf("%s: visits with member ids = %+v, %v; want none", where, other, err)
+		}
+		if none, err := tx.RecordsByID(domain.KindMember, nil); err != nil || len(none) != 0 {
+			t.Errorf("%s: no ids = %+v, %v; want none", where, none, err)
+		}
+	}
+	// Inside the writing transaction, reads see the writes, however a
+	// backend holds them back.
+	update(t, b, func(tx central.Tx) error {
+		for _, r := range []central.Record{rec(domain.KindMember, a, "09", "", 1), rec(domain.KindMember, gone, "09", "", 2)} {
+			if _, err := tx.NextSeq(); err != nil {
+				return err
+			}
+			if r.ID == gone {
+				r.Deleted = true
+			}
+			if err := tx.PutRecord(r); err != nil {
+				return err
+			}
+		}
+		check("own writes", tx, 1)
+		seq, err := tx.NextSeq()
+		if err != nil {
+			return err
+		}
+		if err := tx.PutRecord(rec(domain.KindMember, a, "09", "", seq)); err != nil {
+			return err
+		}
+		check("rewritten", tx, 3)
+		return nil
+	})
+	view(t, b, func(tx central.ReadTx) error {
+		check("committed", tx, 3)
+		return nil
+	})
+}
+
 func testFeed(t *testing.T, open func(*testing.T) central.Backend) {
 	b := openBare(t, open)
 	ids := make([]string, 6)

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		fn   func(*testing.T, func(*testing.T) central.Backend)
 	}{
 		{"Backend/Transactions", testTransactions},
+		{"Backend/RecordsByID", testRecordsByID},
 		{"Backend/Feed", testFeed},
 		{"Backend/Indexes", testIndexes},
 		{"PushPullRoundTrip", testPushPull},

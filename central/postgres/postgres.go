@@ -253,11 +253,15 @@ func (b *Backend) Update(ctx context.Context, fn func(central.Tx) error) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1, $2)", lockWrite, b.writeKey); err != nil {
 		return fmt.Errorf("begin update: lock: %w", err)
 	}
-	wt := &writeTx{readTx: readTx{ctx: ctx, tx: tx}}
+	wb := newWriteBehind(tx)
+	wt := &writeTx{readTx: readTx{ctx: ctx, tx: wb}, wb: wb}
 	if err := fn(wt); err != nil {
 		return err
 	}
 	if err := wt.flushHead(); err != nil {
+		return err
+	}
+	if err := wb.flush(ctx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

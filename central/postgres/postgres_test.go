@@ -464,3 +464,53 @@ func BenchmarkChanges(b *testing.B) {
 		}
 	}
 }
+
+// TestHeldWriteFailureCommitsNothing: record writes wait to go to the
+// database in one batch, so PostgreSQL refuses a bad one only later. The
+// refusal must still reach the caller and commit nothing, even when fn
+// ignored every error it was given.
+func TestHeldWriteFailureCommitsNothing(t *testing.T) {
+	b := open(t)
+	ctx := context.Background()
+	put := func(tx central.Tx, id, region string) error {
+		seq, err := tx.NextSeq()
+		if err != nil {
+			return err
+		}
+		return tx.PutRecord(central.Record{Kind: domain.KindMember, ID: id, Region: region, Seq: seq,
+			Fields: map[string]json.RawMessage{"id": json.RawMessage(`"` + id + `"`)}})
+	}
+	good := domain.NewID()
+	const bad = "09\x00" // PostgreSQL text holds no NUL byte: only the server finds out
+	err := b.Update(ctx, func(tx central.Tx) error {
+		_ = put(tx, good, "09")
+		_ = put(tx, domain.NewID(), bad)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "put member") {
+		t.Errorf("Update after a refused held write = %v, want an error naming the write", err)
+	}
+	err = b.Update(ctx, func(tx central.Tx) error {
+		_ = put(tx, good, "09")
+		_ = put(tx, domain.NewID(), bad)
+		if _, err := tx.Record(domain.KindMember, good); err == nil || errors.Is(err, central.ErrNotFound) {
+			t.Errorf("read after a refused held write = %v, want the refusal", err)
+		}
+		return nil
+	})
+	if err == nil {
+		t.Error("Update whose read failed on a refused held write committed")
+	}
+	err = b.View(ctx, func(tx central.ReadTx) error {
+		if h, err := tx.Head(); err != nil || h != 0 {
+			t.Errorf("head = %d, %v; want 0", h, err)
+		}
+		if _, err := tx.Record(domain.KindMember, good); !errors.Is(err, central.ErrNotFound) {
+			t.Errorf("the good write of a failed Update was kept: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

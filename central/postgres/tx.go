@@ -80,6 +80,21 @@ func (t *readTx) Record(kind domain.Kind, id string) (central.Record, error) {
 	return r, nil
 }
 
+func (t *readTx) RecordsByID(kind domain.Kind, ids []string) ([]central.Record, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(t.ctx, "SELECT "+recordColumns+" FROM records WHERE kind = $1 AND id = ANY($2)", string(kind), ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %s records: %w", kind, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (central.Record, error) { return scanRecord(row) })
+	if err != nil {
+		return nil, fmt.Errorf("read %s records: %w", kind, err)
+	}
+	return out, nil
+}
+
 func (t *readTx) Records(kind domain.Kind, fn func(central.Record) error) error {
 	after := ""
 	for {
@@ -389,6 +404,9 @@ func (t *readTx) Failures(key string) (central.Failures, error) {
 // the feed head it read cannot move under it.
 type writeTx struct {
 	readTx
+	// wb holds record, exit, rejection and device writes until the next
+	// other statement or the commit (readTx.tx is wb too).
+	wb *writeBehind
 	// head is the feed head as this transaction sees it, valid when
 	// loaded; numbers handed out are written back once, before commit.
 	head   uint64
@@ -437,9 +455,7 @@ func (t *writeTx) flushHead() error {
 	if !t.raised {
 		return nil
 	}
-	if _, err := t.tx.Exec(t.ctx, "UPDATE feed_head SET seq = $1", seqParam(t.head)); err != nil {
-		return fmt.Errorf("write head: %w", err)
-	}
+	t.wb.queue("write head", "UPDATE feed_head SET seq = $1", seqParam(t.head))
 	return nil
 }
 
@@ -454,13 +470,10 @@ func (t *writeTx) PutRecord(r central.Record) error {
 			return t.fail(fmt.Errorf("put %s %s: %w", r.Kind, r.ID, err))
 		}
 	}
-	_, err = t.tx.Exec(t.ctx, `INSERT INTO records (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	t.wb.queue("put "+string(r.Kind)+" "+r.ID, `INSERT INTO records (`+recordColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (kind, id) DO UPDATE SET region = excluded.region, parent = excluded.parent, seq = excluded.seq,
 			deleted = excluded.deleted, fields = excluded.fields, versions = excluded.versions`,
 		string(r.Kind), r.ID, r.Region, r.Parent, seqParam(r.Seq), r.Deleted, jsonParam(fields), jsonParam(versions))
-	if err != nil {
-		return t.fail(fmt.Errorf("put %s %s: %w", r.Kind, r.ID, err))
-	}
 	return nil
 }
 
@@ -512,18 +525,15 @@ func encodeFields(fields map[string]json.RawMessage) ([]byte, error) {
 }
 
 func (t *writeTx) PutExit(e central.Exit) error {
-	_, err := t.tx.Exec(t.ctx, "INSERT INTO exits (seq, region, kind, id) VALUES ($1, $2, $3, $4)",
+	t.wb.queue("put exit of "+string(e.Kind)+" "+e.ID, "INSERT INTO exits (seq, region, kind, id) VALUES ($1, $2, $3, $4)",
 		seqParam(e.Seq), e.Region, string(e.Kind), e.ID)
-	if err != nil {
-		return t.fail(fmt.Errorf("put exit of %s %s: %w", e.Kind, e.ID, err))
-	}
 	return nil
 }
 
 func (t *writeTx) PutDevice(d central.Device) error {
 	// The token index is the unique token_hash column, so replacing the row
 	// replaces the entry: the previous hash no longer finds the device.
-	_, err := t.tx.Exec(t.ctx, `INSERT INTO devices (`+deviceColumns+`)
+	t.wb.queue("put device "+d.ID, `INSERT INTO devices (`+deviceColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (id) DO UPDATE SET coordinator_id = excluded.coordinator_id, name = excluded.name,
 			token_hash = excluded.token_hash, last_seq = excluded.last_seq, delivered = excluded.delivered,
@@ -532,9 +542,6 @@ func (t *writeTx) PutDevice(d central.Device) error {
 			signed_in_ns = excluded.signed_in_ns`,
 		d.ID, d.CoordinatorID, d.Name, orNil(d.TokenHash), seqParam(d.LastSeq), orNil(d.Delivered), orNil(d.Pending),
 		seqParam(d.PendingThrough), orNil(d.Dropped), seqParam(d.DroppedThrough), toNanos(d.CreatedAt), toNanos(d.SignedInAt))
-	if err != nil {
-		return t.fail(fmt.Errorf("put device %s: %w", d.ID, err))
-	}
 	return nil
 }
 
@@ -543,12 +550,9 @@ func (t *writeTx) PutRejection(deviceID string, r protocol.Rejection) error {
 	if err != nil {
 		return t.fail(fmt.Errorf("put rejection %s/%d: %w", deviceID, r.Seq, err))
 	}
-	_, err = t.tx.Exec(t.ctx, `INSERT INTO rejections (device_id, seq, rejection) VALUES ($1, $2, $3)
+	t.wb.queue(fmt.Sprintf("put rejection %s/%d", deviceID, r.Seq), `INSERT INTO rejections (device_id, seq, rejection) VALUES ($1, $2, $3)
 		ON CONFLICT (device_id, seq) DO UPDATE SET rejection = excluded.rejection`,
 		deviceID, seqParam(r.Seq), json.RawMessage(body))
-	if err != nil {
-		return t.fail(fmt.Errorf("put rejection %s/%d: %w", deviceID, r.Seq, err))
-	}
 	return nil
 }
 
