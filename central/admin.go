@@ -234,10 +234,19 @@ func (e *ImportError) Error() string {
 func (s *Server) Import(ctx context.Context, members []domain.Member, visits []domain.Visit, followUps []domain.FollowUp) error {
 	today := s.today()
 	var ie ImportError
-	err := s.backend.Update(ctx, func(tx Tx) error {
+	err := s.backend.Update(ctx, func(btx Tx) error {
 		ie.Rejections = ie.Rejections[:0]
 		n := 0
+		var tx *recordCache
 		put := func(kind domain.Kind, id string, v any) error {
+			// Records are read a chunk at a time, in one call per kind, and
+			// forgotten after it: an import may hold a million records.
+			if n%importChunk == 0 {
+				tx = newRecordCache(btx)
+				if err := primeImport(tx, n, members, visits, followUps); err != nil {
+					return err
+				}
+			}
 			n++
 			m, err := s.centralMutation(tx, kind, id, toFields(v))
 			if err != nil || m == nil {
@@ -277,6 +286,30 @@ func (s *Server) Import(ctx context.Context, members []domain.Member, visits []d
 		return fmt.Errorf("import: %w", err)
 	}
 	return nil
+}
+
+// importChunk is how many records an import reads in one go.
+const importChunk = 2000
+
+// primeImport reads the records of an import from the from-th (members,
+// then visits, then follow-ups) to the next chunk's, with the members their
+// visits and follow-ups belong to.
+func primeImport(tx *recordCache, from int, members []domain.Member, visits []domain.Visit, followUps []domain.FollowUp) error {
+	ids := map[domain.Kind][]string{}
+	for i := from; i < from+importChunk; i++ {
+		switch j := i - len(members); {
+		case i < len(members):
+			ids[domain.KindMember] = append(ids[domain.KindMember], members[i].ID)
+		case j < len(visits):
+			ids[domain.KindVisit] = append(ids[domain.KindVisit], visits[j].ID)
+			ids[domain.KindMember] = append(ids[domain.KindMember], visits[j].MemberID)
+		case j-len(visits) < len(followUps):
+			f := followUps[j-len(visits)]
+			ids[domain.KindFollowUp] = append(ids[domain.KindFollowUp], f.ID)
+			ids[domain.KindMember] = append(ids[domain.KindMember], f.MemberID)
+		}
+	}
+	return tx.primeKinds(ids)
 }
 
 // centralMutation turns a full record from the central office into a

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"leconsortium.coop/terrain/domain"
 )
@@ -47,6 +48,16 @@ func (c *recordCache) prime(kind domain.Kind, ids []string) error {
 	}
 	for i := range found {
 		c.records[recordRef{kind, found[i].ID}] = &found[i]
+	}
+	return nil
+}
+
+// primeKinds primes the ids of several kinds, one call per kind.
+func (c *recordCache) primeKinds(ids map[domain.Kind][]string) error {
+	for _, kind := range slices.Sorted(maps.Keys(ids)) {
+		if err := c.prime(kind, ids[kind]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

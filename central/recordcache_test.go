@@ -43,8 +43,9 @@ func (t *countingTx) RecordsByID(kind domain.Kind, ids []string) ([]central.Reco
 	return t.Tx.RecordsByID(kind, ids)
 }
 
-// A push reads the records it names, and their members, in one call per
-// kind, not one per mutation: on PostgreSQL each call is a round trip.
+// An import, and a push, read the records they name, and their members,
+// in one call per kind, not one per record: on PostgreSQL each call is a
+// round trip.
 func TestPushReadsRecordsInOneGo(t *testing.T) {
 	bb, err := badgerdb.Open(t.TempDir(), badgerdb.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), GCInterval: -1})
 	if err != nil {
@@ -67,8 +68,12 @@ func TestPushReadsRecordsInOneGo(t *testing.T) {
 		members = append(members, domain.Member{ID: domain.NewID(), Name: fmt.Sprintf("Coopérative %02d", i),
 			LegalForm: domain.WorkerCoop, Region: "09", Municipality: "Sept-Îles", Status: domain.MemberActive})
 	}
+	b.reads = 0
 	if err := srv.Import(ctx, members, nil, nil); err != nil {
 		t.Fatal(err)
+	}
+	if b.reads != 0 {
+		t.Errorf("the import read %d records one by one", b.reads)
 	}
 	w := &aheadWorld{t: t, srv: srv, web: httptest.NewServer(srv.Handler())}
 	t.Cleanup(w.web.Close)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 
@@ -241,12 +240,7 @@ func primeCache(tx *recordCache, muts []protocol.Mutation) error {
 			}
 		}
 	}
-	for _, kind := range slices.Sorted(maps.Keys(ids)) {
-		if err := tx.prime(kind, ids[kind]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.primeKinds(ids)
 }
 
 // checkLostWork refuses, with errLostWork, a request from a device that
