@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -51,6 +52,45 @@ type memberSummary struct {
 	LastVisit    int                 `json:"lv,omitempty"` // yyyymmdd
 }
 
+// encodeSummary writes sum as json.Marshal does, for a fraction of the cost:
+// a first sync writes 60,000 of them.
+func encodeSummary(sum *memberSummary) []byte {
+	b := make([]byte, 0, 64+len(sum.Name)+len(sum.Municipality)+len(sum.NEQ)+len(sum.ContactName)+16*len(sum.Services))
+	b = append(b, `{"n":`...)
+	b = appendString(b, sum.Name)
+	b = append(b, `,"mu":`...)
+	b = appendString(b, sum.Municipality)
+	b = append(b, `,"r":`...)
+	b = appendString(b, sum.Region)
+	b = append(b, `,"lf":`...)
+	b = appendString(b, string(sum.LegalForm))
+	b = append(b, `,"st":`...)
+	b = appendString(b, string(sum.Status))
+	if len(sum.Services) > 0 {
+		b = append(b, `,"sv":[`...)
+		for i, sv := range sum.Services {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, sv)
+		}
+		b = append(b, ']')
+	}
+	if sum.NEQ != "" {
+		b = append(b, `,"neq":`...)
+		b = appendString(b, sum.NEQ)
+	}
+	if sum.ContactName != "" {
+		b = append(b, `,"cn":`...)
+		b = appendString(b, sum.ContactName)
+	}
+	if sum.LastVisit != 0 {
+		b = append(b, `,"lv":`...)
+		b = strconv.AppendInt(b, int64(sum.LastVisit), 10)
+	}
+	return append(b, '}')
+}
+
 func summaryOf(m *domain.Member, lastVisit int) *memberSummary {
 	return &memberSummary{Name: m.Name, Municipality: m.Municipality, Region: m.Region,
 		LegalForm: m.LegalForm, Status: m.Status, Services: m.Services, NEQ: m.NEQ,
@@ -68,11 +108,16 @@ func (w *writeTx) loadSummary(memberID string) *memberSummary {
 }
 
 func (w *writeTx) putSummary(memberID string, sum *memberSummary) error {
+	return w.storeSummary(memberID, sum, encodeSummary(sum))
+}
+
+// storeSummary is putSummary with the summary already encoded.
+func (w *writeTx) storeSummary(memberID string, sum *memberSummary, enc []byte) error {
 	if w.summary == nil {
 		w.summary = make(map[string]*memberSummary)
 	}
 	w.summary[memberID] = sum
-	return setJSON(w.txn, []byte(pSummary+memberID), sum)
+	return w.txn.Set([]byte(pSummary+memberID), enc)
 }
 
 // lastVisitDay reads the date of a member's latest visit from the first key

@@ -123,17 +123,16 @@ type PullResult struct {
 	Quarantined, Trimmed int
 }
 
-// Budgets of one apply transaction, in Badger's own reckoning (key, value
-// and 12 bytes per entry). A page of incremental changes fits in one; a
-// first-sync page (2 MiB of JSON) does not fit in one Badger transaction
-// with the laptop profile (Badger takes 15% of the 8 MiB memtable, 1.2 MiB),
-// so it is committed in several, the cursor in the last.
+// Budgets of one apply transaction, in Badger's own reckoning (entrySize).
+// A page of incremental changes fits in one; a first-sync page (2 MiB of
+// JSON) does not fit in one Badger transaction with the laptop profile
+// (Badger takes 15% of the memtable, 1.2 MiB), so it is committed in
+// several, the cursor in the last. Records are sized exactly; the margin
+// covers the few writes sized by a bound (tombstones, purges) and those of
+// the last transaction (cursor, clock, catalog).
 const (
-	applyTxnBytes = 1 << 20
+	applyTxnBytes = memTableSize*15/100 - 64<<10
 	applyTxnOps   = 8000
-	// recordExtra covers what goes with a record: its summary, locator or
-	// index entries, and the delete of its previous place.
-	recordExtra = 640
 )
 
 // ApplyPull applies one page pulled from the server: it moves refused
@@ -194,6 +193,18 @@ type applier struct {
 	me            string
 	res           PullResult
 
+	// pipelined is set while the changes of a page are applied: commits
+	// then overlap with the next transaction (next). flying is the
+	// transaction being committed; unseen the records it wrote, which
+	// the current transaction cannot see; written those the current one
+	// wrote; tracked that written holds all it wrote that the changes
+	// may read.
+	pipelined bool
+	tracked   bool
+	flying    *flight
+	unseen    map[string]bool
+	written   map[string]bool
+
 	// gone holds the records ("<kind>/<id>") whose erased tombstone
 	// (Change.Erased) this page brought, and erased the members among
 	// them: forget drops what the device still holds about them.
@@ -209,6 +220,9 @@ type pendingRecord struct {
 func refKey(kind domain.Kind, id string) string { return string(kind) + "/" + id }
 
 func (a *applier) close() {
+	// A transaction still being committed may land: the index must
+	// follow what the disk holds.
+	a.land()
 	a.publish()
 	if a.w != nil {
 		a.w.txn.Discard()
@@ -221,13 +235,68 @@ func (a *applier) close() {
 func (a *applier) begin() {
 	a.w = &writeTx{s: a.s, txn: a.s.db.NewTransaction(true), seq: a.s.outSeq}
 	a.bytes, a.ops = 0, 0
+	a.unseen, a.written, a.tracked = nil, map[string]bool{}, a.pipelined
 }
 
+// commit commits the current transaction, after the one in flight.
 func (a *applier) commit() error {
+	if err := a.land(); err != nil {
+		return err
+	}
 	if err := a.w.txn.Commit(); err != nil {
 		return err
 	}
 	maps.Copy(a.sums, a.w.summary)
+	return nil
+}
+
+// flight is a transaction being committed while the next one fills.
+type flight struct {
+	w       *writeTx
+	written map[string]bool
+	done    chan error
+}
+
+// next commits the current transaction and begins another. Among the
+// changes of a page, the commit (Badger writing and syncing its log) runs
+// while the applier fills the next transaction, which is begun first so as
+// not to wait for it: that one cannot see what the other wrote, so a record
+// written there is read only once it has landed (record). Badger writes
+// commits in order, one at a time, and the cursor's commit waits for every
+// earlier one: an interruption still leaves the cursor behind the data.
+func (a *applier) next() error {
+	if !a.tracked {
+		if err := a.commit(); err != nil {
+			return err
+		}
+		a.begin()
+		return nil
+	}
+	// The next transaction sees what landed before it begins.
+	if err := a.land(); err != nil {
+		return err
+	}
+	txn := a.s.db.NewTransaction(true)
+	f := &flight{w: a.w, written: a.written, done: make(chan error, 1)}
+	a.w.txn.CommitWith(func(err error) { f.done <- err })
+	a.flying = f
+	a.w = &writeTx{s: a.s, txn: txn, seq: a.s.outSeq}
+	a.bytes, a.ops = 0, 0
+	a.unseen, a.written, a.tracked = f.written, map[string]bool{}, true
+	return nil
+}
+
+// land waits for the transaction in flight, if any, to be committed.
+func (a *applier) land() error {
+	f := a.flying
+	if f == nil {
+		return nil
+	}
+	a.flying = nil
+	if err := <-f.done; err != nil {
+		return err
+	}
+	maps.Copy(a.sums, f.w.summary)
 	return nil
 }
 
@@ -244,6 +313,11 @@ func (a *applier) summary(id string) *memberSummary {
 	if sum, ok := a.w.summary[id]; ok {
 		return sum
 	}
+	if a.flying != nil {
+		if sum, ok := a.flying.w.summary[id]; ok {
+			return sum
+		}
+	}
 	if sum, ok := a.sums[id]; ok {
 		return sum
 	}
@@ -253,10 +327,9 @@ func (a *applier) summary(id string) *memberSummary {
 // room commits the current transaction when the next write might not fit.
 func (a *applier) room(size, ops int) error {
 	if a.ops > 0 && (a.bytes+size > applyTxnBytes || a.ops+ops > applyTxnOps) {
-		if err := a.commit(); err != nil {
+		if err := a.next(); err != nil {
 			return err
 		}
-		a.begin()
 	}
 	a.bytes += size
 	a.ops += ops
@@ -306,12 +379,18 @@ func (a *applier) run(p Page) error {
 	if err := a.dropRegions(p.DroppedRegions); err != nil {
 		return err
 	}
+	prep := a.prepare(p.Changes)
+	defer prep.close()
+	// What was written so far (refused changes, trims, dropped regions)
+	// is not tracked: the first commit will not overlap.
+	a.pipelined, a.tracked = true, a.ops == 0
 	for i := range p.Changes {
-		if err := a.change(&p.Changes[i]); err != nil {
+		if err := a.change(&p.Changes[i], prep.take(i)); err != nil {
 			c := &p.Changes[i]
 			return fmt.Errorf("change %d (%s %s): %w", c.Seq, c.Kind, c.ID, err)
 		}
 	}
+	a.pipelined, a.tracked = false, false
 	if err := a.forget(); err != nil {
 		return err
 	}
@@ -425,9 +504,6 @@ func (a *applier) keepers() (map[string]bool, error) {
 func (a *applier) quarantine(rejected []Rejection) error {
 	now := a.s.now().UTC()
 	for _, r := range rejected {
-		if err := a.room(2048, 2); err != nil {
-			return err
-		}
 		key := quarantineKey(r.Seq)
 		if old, err := getRaw(a.w.txn, key); err != nil {
 			return err
@@ -439,7 +515,14 @@ func (a *applier) quarantine(rejected []Rejection) error {
 		if _, err := getJSON(a.snap, string(outboxKey(r.Seq)), &q.Mutation); err != nil {
 			return err
 		}
-		if err := setJSON(a.w.txn, key, q); err != nil {
+		enc, err := json.Marshal(q)
+		if err != nil {
+			return err
+		}
+		if err := a.room(entrySize(len(key), len(enc)), 1); err != nil {
+			return err
+		}
+		if err := a.w.txn.Set(key, enc); err != nil {
 			return err
 		}
 		a.res.Quarantined++
@@ -458,7 +541,7 @@ func (a *applier) trim(through uint64) error {
 		return true
 	})
 	for _, k := range keys {
-		if err := a.room(len(k)+16, 1); err != nil {
+		if err := a.room(entrySize(len(k), 0), 1); err != nil {
 			return err
 		}
 		if err := a.w.txn.Delete(k); err != nil {
@@ -469,7 +552,8 @@ func (a *applier) trim(through uint64) error {
 	return nil
 }
 
-func (a *applier) change(c *Change) error {
+// change applies one change; pre is the record prepared ahead, if it was.
+func (a *applier) change(c *Change, pre *prepared) error {
 	for _, v := range c.Versions {
 		a.s.clock.Observe(v.HLC)
 	}
@@ -479,7 +563,7 @@ func (a *applier) change(c *Change) error {
 		if err := domain.CheckID(c.ID); err != nil {
 			return err
 		}
-		return a.record(c)
+		return a.record(c, pre)
 	case KindConflict:
 		return a.conflict(c)
 	case domain.KindService:
@@ -518,8 +602,19 @@ func (a *applier) merged(c *Change) (map[string]json.RawMessage, map[string]fiel
 	return fields, versions
 }
 
-// record applies a change of a member, visit or follow-up.
-func (a *applier) record(c *Change) error {
+// record applies a change of a member, visit or follow-up, prepared ahead
+// (pre) when it has no pending local edit.
+func (a *applier) record(c *Change, pre *prepared) error {
+	ref := refKey(c.Kind, c.ID)
+	if a.unseen[ref] {
+		// Written by the transaction in flight, which this one cannot
+		// see: commit this one after it, and read in a new one.
+		if err := a.commit(); err != nil {
+			return err
+		}
+		a.begin()
+	}
+	a.written[ref] = true
 	from, prev, err := findRecord(a.w.txn, c.Kind, c.ID)
 	if err != nil {
 		return err
@@ -536,7 +631,7 @@ func (a *applier) record(c *Change) error {
 		if prev == nil {
 			return nil
 		}
-		if err := a.room(256, 6); err != nil {
+		if err := a.room(512, 6); err != nil {
 			return err
 		}
 		a.res.Deleted++
@@ -568,33 +663,98 @@ func (a *applier) record(c *Change) error {
 		}
 		return a.reindex(c.Kind, c.ID, old, nil)
 	}
-	fields, versions := a.merged(c)
-	fields["id"] = jsonString(c.ID)
-	value, err := decodeFields(c.Kind, fields)
-	if err != nil {
-		return err
+	var cur any
+	var to, enc []byte
+	if pre != nil {
+		if pre.err != nil {
+			return pre.err
+		}
+		cur, to, enc = pre.value, pre.to, pre.enc
+	} else {
+		fields, versions := a.merged(c)
+		fields["id"] = jsonString(c.ID)
+		value, err := decodeFields(c.Kind, fields)
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(value)
+		if err != nil {
+			return err
+		}
+		env := &envelope{Data: data, Fields: versions, Seq: c.Seq}
+		cur = value
+		if pr := a.pending[refKey(c.Kind, c.ID)]; pr != nil && pr.deleted && prev != nil && prev.Deleted != 0 {
+			// Deleted here, not yet pushed: it stays deleted, with the
+			// server's latest state kept in the tombstone.
+			env.Deleted, cur = prev.Deleted, nil
+		}
+		enc = appendEnvelope(nil, env)
+		to = placeOf(c.Kind, c.ID, cur)
 	}
-	data, err := json.Marshal(value)
-	if err != nil {
-		return err
+	// The transaction is sized exactly: the fewer commits, the faster a
+	// first sync.
+	moved := !bytes.Equal(from, to)
+	size := entrySize(len(to), len(enc))
+	if from != nil && moved {
+		size += entrySize(len(from), 0)
 	}
-	env := &envelope{Data: data, Fields: versions, Seq: c.Seq}
-	cur := value
-	if pr := a.pending[refKey(c.Kind, c.ID)]; pr != nil && pr.deleted && prev != nil && prev.Deleted != 0 {
-		// Deleted here, not yet pushed: it stays deleted, with the
-		// server's latest state kept in the tombstone.
-		env.Deleted, cur = prev.Deleted, nil
+	var sum *memberSummary
+	var sumEnc []byte
+	switch {
+	case c.Kind == domain.KindVisit && moved:
+		size += entrySize(len(pVisitLocator)+len(c.ID), len(to))
+	case c.Kind == domain.KindMember && cur != nil:
+		if sum, sumEnc, err = a.nextSummary(c.ID, cur.(*domain.Member)); err != nil {
+			return err
+		}
+		size += entrySize(len(pSummary)+len(c.ID), len(sumEnc))
+	case c.Kind == domain.KindMember:
+		size += entrySize(len(pSummary)+len(c.ID), 0)
+	case c.Kind == domain.KindFollowUp:
+		size += followUpIndexSize(asFollowUp(old), false) + followUpIndexSize(asFollowUp(cur), true)
 	}
-	enc := appendEnvelope(nil, env)
-	to := placeOf(c.Kind, c.ID, cur)
-	if err := a.room(len(to)+len(enc)+recordExtra, 8); err != nil {
+	if err := a.room(size, 8); err != nil {
 		return err
 	}
 	if err := putEncoded(a.w.txn, c.Kind, c.ID, from, to, enc); err != nil {
 		return err
 	}
 	a.res.Applied++
+	if sum != nil {
+		return a.w.storeSummary(c.ID, sum, sumEnc)
+	}
 	return a.reindex(c.Kind, c.ID, old, cur)
+}
+
+// entrySize is what a write costs a Badger transaction: key, value, two
+// bytes of metadata and ten of version.
+func entrySize(key, val int) int { return key + val + 12 }
+
+// followUpIndexSize is what a follow-up's index entries cost: their
+// writes (set) or deletes.
+func followUpIndexSize(f *domain.FollowUp, set bool) int {
+	if f == nil {
+		return 0
+	}
+	var status, member int
+	if set {
+		status, member = len(f.MemberID)+1+len(f.ServiceID), len(f.Status)+1+len(f.ServiceID)
+	}
+	return entrySize(len(followUpStatusKey(f)), status) + entrySize(len(memberFollowUpKey(f)), member)
+}
+
+// nextSummary is a member's summary once cur is stored, encoded, with the
+// last visit it had.
+func (a *applier) nextSummary(id string, cur *domain.Member) (*memberSummary, []byte, error) {
+	last := 0
+	var err error
+	if sum := a.summary(id); sum != nil {
+		last = sum.LastVisit
+	} else if last, err = lastVisitDay(a.snap, id); err != nil {
+		return nil, nil, err
+	}
+	sum := summaryOf(cur, last)
+	return sum, encodeSummary(sum), nil
 }
 
 // purge deletes every trace of a record stored at from (old is its live
@@ -620,15 +780,11 @@ func (a *applier) reindex(kind domain.Kind, id string, old, cur any) error {
 		if cur == nil {
 			return a.w.dropSummary(id)
 		}
-		sum := a.summary(id)
-		last := 0
-		var err error
-		if sum != nil {
-			last = sum.LastVisit
-		} else if last, err = lastVisitDay(a.snap, id); err != nil {
+		sum, enc, err := a.nextSummary(id, cur.(*domain.Member))
+		if err != nil {
 			return err
 		}
-		return a.w.putSummary(id, summaryOf(cur.(*domain.Member), last))
+		return a.w.storeSummary(id, sum, enc)
 	case domain.KindVisit:
 		o, c := asVisit(old), asVisit(cur)
 		if o != nil && (c == nil || o.MemberID != c.MemberID || o.Date != c.Date) {
@@ -661,9 +817,6 @@ func (a *applier) lastVisits() error {
 		ids[id] = true
 	}
 	for id := range ids {
-		if err := a.room(256, 2); err != nil {
-			return err
-		}
 		sum := a.summary(id)
 		if sum == nil {
 			continue // visits of a member not (yet) here
@@ -678,7 +831,11 @@ func (a *applier) lastVisits() error {
 		if day != sum.LastVisit {
 			next := *sum
 			next.LastVisit = day
-			if err := a.w.putSummary(id, &next); err != nil {
+			enc := encodeSummary(&next)
+			if err := a.room(entrySize(len(pSummary)+len(id), len(enc)), 1); err != nil {
+				return err
+			}
+			if err := a.w.storeSummary(id, &next, enc); err != nil {
 				return err
 			}
 		}
@@ -690,10 +847,10 @@ func (a *applier) lastVisits() error {
 // local edit like any field.
 func (a *applier) conflict(c *Change) error {
 	key := recordKey(pConflict, c.ID)
-	if err := a.room(4096, 2); err != nil {
-		return err
-	}
 	if c.Delete || c.Removed {
+		if err := a.room(entrySize(len(key), 0), 1); err != nil {
+			return err
+		}
 		if c.Delete && c.Erased {
 			a.gone[refKey(KindConflict, c.ID)] = true
 		}
@@ -705,8 +862,15 @@ func (a *applier) conflict(c *Change) error {
 	if err != nil {
 		return err
 	}
+	enc, err := json.Marshal(&envelope{Data: data, Fields: versions, Seq: c.Seq})
+	if err != nil {
+		return err
+	}
+	if err := a.room(entrySize(len(key), len(enc)), 1); err != nil {
+		return err
+	}
 	a.res.Applied++
-	return setJSON(a.w.txn, key, &envelope{Data: data, Fields: versions, Seq: c.Seq})
+	return a.w.txn.Set(key, enc)
 }
 
 // service updates the catalog: a known service in place, a new one at the
@@ -744,14 +908,14 @@ func (a *applier) service(c *Change, gone bool) error {
 // coordinator stores a coordinator's public card; the signed-in
 // coordinator's own card is never deleted.
 func (a *applier) coordinator(c *Change, gone bool) error {
-	if err := a.room(2048, 1); err != nil {
-		return err
-	}
 	key := recordKey(pCoordinator, c.ID)
 	if gone {
 		a.res.Deleted++
 		if c.ID == a.me {
 			return nil
+		}
+		if err := a.room(entrySize(len(key), 0), 1); err != nil {
+			return err
 		}
 		return a.w.txn.Delete(key)
 	}
@@ -761,8 +925,15 @@ func (a *applier) coordinator(c *Change, gone bool) error {
 	}
 	k.ID = c.ID
 	k.Normalize()
+	enc, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	if err := a.room(entrySize(len(key), len(enc)), 1); err != nil {
+		return err
+	}
 	a.res.Applied++
-	return setJSON(a.w.txn, key, k)
+	return a.w.txn.Set(key, enc)
 }
 
 // dropRegions deletes the members of regions that left the device's scope,
@@ -867,7 +1038,7 @@ func (a *applier) dropConflicts(members map[string]bool) ([]string, error) {
 	}
 	refs := make([]string, 0, len(conflicts))
 	for _, k := range conflicts {
-		if err := a.room(len(k), 1); err != nil {
+		if err := a.room(entrySize(len(k), 0), 1); err != nil {
 			return nil, err
 		}
 		if err := a.w.txn.Delete(k); err != nil {
@@ -1030,6 +1201,12 @@ func decodeFields(kind domain.Kind, fields map[string]json.RawMessage) (any, err
 	if err != nil {
 		return nil, err
 	}
+	normalize(v)
+	return v, nil
+}
+
+// normalize puts a decoded member, visit or follow-up in its stored form.
+func normalize(v any) {
 	switch x := v.(type) {
 	case *domain.Member:
 		x.Normalize()
@@ -1038,7 +1215,6 @@ func decodeFields(kind domain.Kind, fields map[string]json.RawMessage) (any, err
 	case *domain.FollowUp:
 		x.Normalize()
 	}
-	return v, nil
 }
 
 func decodeInto(fields map[string]json.RawMessage, v any) error {
@@ -1094,32 +1270,43 @@ func appendEnvelope(b []byte, e *envelope) []byte {
 	b = append(b, `{"d":`...)
 	b = append(b, e.Data...)
 	if len(e.Fields) > 0 {
-		b = append(b, `,"f":{`...)
 		for i, k := range slices.Sorted(maps.Keys(e.Fields)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			v := e.Fields[k]
-			b = appendKey(b, k)
-			b = append(b, `{"h":`...)
-			b = strconv.AppendUint(b, uint64(v.HLC), 10)
-			if v.Seq != 0 {
-				b = append(b, `,"s":`...)
-				b = strconv.AppendUint(b, v.Seq, 10)
-			}
-			b = append(b, '}')
+			b = appendFieldVersion(b, i, k, e.Fields[k])
 		}
 		b = append(b, '}')
 	}
-	if e.Deleted != 0 {
-		b = append(b, `,"del":`...)
-		b = strconv.AppendUint(b, uint64(e.Deleted), 10)
+	return appendEnvelopeTail(b, e.Deleted, e.Seq, e.Gone)
+}
+
+// appendFieldVersion writes the i-th field version of an envelope, in the
+// order of the names; the caller closes the object after the last.
+func appendFieldVersion(b []byte, i int, name string, v fieldVersion) []byte {
+	if i == 0 {
+		b = append(b, `,"f":{`...)
+	} else {
+		b = append(b, ',')
 	}
-	if e.Seq != 0 {
+	b = appendKey(b, name)
+	b = append(b, `{"h":`...)
+	b = strconv.AppendUint(b, uint64(v.HLC), 10)
+	if v.Seq != 0 {
 		b = append(b, `,"s":`...)
-		b = strconv.AppendUint(b, e.Seq, 10)
+		b = strconv.AppendUint(b, v.Seq, 10)
 	}
-	if e.Gone {
+	return append(b, '}')
+}
+
+// appendEnvelopeTail writes what follows an envelope's field versions.
+func appendEnvelopeTail(b []byte, deleted hlc.Timestamp, seq uint64, gone bool) []byte {
+	if deleted != 0 {
+		b = append(b, `,"del":`...)
+		b = strconv.AppendUint(b, uint64(deleted), 10)
+	}
+	if seq != 0 {
+		b = append(b, `,"s":`...)
+		b = strconv.AppendUint(b, seq, 10)
+	}
+	if gone {
 		b = append(b, `,"gone":true`...)
 	}
 	return append(b, '}')

@@ -212,6 +212,10 @@ func (s *Store) load() error {
 	return nil
 }
 
+// memTableSize is Badger's memtable size in the laptop profile; a
+// transaction holds at most 15% of it.
+const memTableSize = 8 << 20
+
 // badgerOptions is the laptop profile. Badger's defaults reserve several
 // hundred MiB (five 64 MiB memtables, a 256 MiB block cache); a coordinator's
 // data fits in far less. Figures are measured by BenchmarkRSS500k.
@@ -220,7 +224,7 @@ func badgerOptions(path string, master []byte, l *slog.Logger) badger.Options {
 		WithEncryptionKey(master).
 		WithSyncWrites(true). // a save that returned survives a power cut
 		WithLogger(badgerLogger{l}).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(3).
 		WithNumLevelZeroTablesStall(10).
