@@ -37,7 +37,9 @@ FUZZ_TARGETS := \
 	./sync/protocol:FuzzMerge \
 	./central/csvio:FuzzReadMembers \
 	./domain:FuzzFold \
-	./hlc:FuzzHLC
+	./hlc:FuzzHLC \
+	./central/internal/jsonscan:FuzzDecode \
+	./store:FuzzRecordCodec
 
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)

@@ -21,6 +21,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"leconsortium.coop/terrain/central"
+	"leconsortium.coop/terrain/central/internal/jsonscan"
 	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
 )
@@ -355,11 +356,58 @@ func (t *tx) SetMeta(key, value string) error {
 }
 
 func (t *tx) Record(kind domain.Kind, id string) (central.Record, error) {
+	item, err := t.txn.Get(recordKey(kind, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return central.Record{}, central.ErrNotFound
+	}
+	if err != nil {
+		return central.Record{}, err
+	}
 	var s storedRecord
-	if err := t.get(recordKey(kind, id), &s); err != nil {
+	if err := item.Value(func(b []byte) error { return decodeStoredRecord(b, &s) }); err != nil {
 		return central.Record{}, err
 	}
 	return central.Record(s), nil
+}
+
+// decodeStoredRecord decodes a record as encode writes it without
+// reflection (every page of the change feed reads thousands), and anything
+// else with encoding/json.
+func decodeStoredRecord(b []byte, r *storedRecord) error {
+	if json.Valid(b) {
+		s := jsonscan.New(bytes.Clone(b))
+		var x storedRecord
+		ok := s.Object(func(key string) bool {
+			var ok bool
+			var kind string
+			switch key {
+			case "kind":
+				kind, ok = s.String()
+				x.Kind = domain.Kind(kind)
+			case "id":
+				x.ID, ok = s.String()
+			case "region":
+				x.Region, ok = s.String()
+			case "parent":
+				x.Parent, ok = s.String()
+			case "seq":
+				x.Seq, ok = s.Uint()
+			case "deleted":
+				x.Deleted, ok = s.Bool()
+			case "fields":
+				x.Fields, ok = s.Fields()
+			case "versions":
+				x.Versions, ok = s.Versions()
+			}
+			return ok
+		})
+		if ok && s.End() {
+			*r = x
+			return nil
+		}
+	}
+	*r = storedRecord{}
+	return json.Unmarshal(b, r)
 }
 
 func (t *tx) RecordsByID(kind domain.Kind, ids []string) ([]central.Record, error) {
@@ -388,7 +436,7 @@ func (t *tx) Records(kind domain.Kind, fn func(central.Record) error) error {
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		var s storedRecord
-		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &s) }); err != nil {
+		if err := it.Item().Value(func(b []byte) error { return decodeStoredRecord(b, &s) }); err != nil {
 			return fmt.Errorf("read %s: %w", it.Item().Key(), err)
 		}
 		if err := fn(central.Record(s)); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"leconsortium.coop/terrain/central"
+	"leconsortium.coop/terrain/central/internal/jsonscan"
 	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
 )
@@ -54,17 +55,18 @@ func scanRecord(row pgx.Row) (central.Record, error) {
 		kind             string
 		fields, versions []byte
 	)
-	if err := row.Scan(&kind, &r.ID, &r.Region, &r.Parent, &r.Seq, &r.Deleted, &fields, &versions); err != nil {
+	err := row.Scan(&kind, &r.ID, &r.Region, &r.Parent, &r.Seq, &r.Deleted, &fields, &versions)
+	if err != nil {
 		return central.Record{}, err
 	}
 	r.Kind = domain.Kind(kind)
 	if fields != nil {
-		if err := json.Unmarshal(fields, &r.Fields); err != nil {
+		if r.Fields, err = jsonscan.Fields(fields); err != nil {
 			return central.Record{}, fmt.Errorf("decode fields of %s %s: %w", kind, r.ID, err)
 		}
 	}
 	if versions != nil {
-		if err := json.Unmarshal(versions, &r.Versions); err != nil {
+		if r.Versions, err = jsonscan.Versions(versions); err != nil {
 			return central.Record{}, fmt.Errorf("decode versions of %s %s: %w", kind, r.ID, err)
 		}
 	}
@@ -187,7 +189,8 @@ func (t *readTx) Changes(q central.FeedQuery) ([]central.Entry, error) {
 			kind             string
 			fields, versions []byte
 		)
-		if err := row.Scan(&r.Seq, &exit, &kind, &r.ID, &r.Region, &r.Parent, &r.Deleted, &fields, &versions); err != nil {
+		err := row.Scan(&r.Seq, &exit, &kind, &r.ID, &r.Region, &r.Parent, &r.Deleted, &fields, &versions)
+		if err != nil {
 			return e, err
 		}
 		if exit {
@@ -196,12 +199,12 @@ func (t *readTx) Changes(q central.FeedQuery) ([]central.Entry, error) {
 		}
 		r.Kind = domain.Kind(kind)
 		if fields != nil {
-			if err := json.Unmarshal(fields, &r.Fields); err != nil {
+			if r.Fields, err = jsonscan.Fields(fields); err != nil {
 				return e, fmt.Errorf("decode fields of %s %s: %w", kind, r.ID, err)
 			}
 		}
 		if versions != nil {
-			if err := json.Unmarshal(versions, &r.Versions); err != nil {
+			if r.Versions, err = jsonscan.Versions(versions); err != nil {
 				return e, fmt.Errorf("decode versions of %s %s: %w", kind, r.ID, err)
 			}
 		}
