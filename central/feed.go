@@ -34,6 +34,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill,
 		Rejected:     []protocol.Rejection{},
 		Changes:      []json.RawMessage{},
 		Epoch:        s.Epoch(),
+		head:         head,
 	}
 	if d.DroppedThrough > 0 && cursor < d.DroppedThrough {
 		resp.DroppedRegions = d.Dropped
@@ -57,21 +58,21 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill,
 		if err != nil {
 			return wireResponse{}, err
 		}
-		last, more, err := s.fill(tx, &resp, mergeEntries(pending, ongoing), keep, opt)
+		last, consumed, more, err := s.fill(tx, &resp, mergeEntries(pending, ongoing), keep, opt)
 		if err != nil {
 			return wireResponse{}, err
 		}
 		if more {
 			resp.Cursor, resp.HasMore = cursor, true
 			resp.Backfill = &protocol.Backfill{Through: through, After: last}
-			resp.Remaining, err = countAll(tx,
+			resp.Remaining, err = opt.remaining(tx, head, consumed,
 				FeedQuery{After: last, Through: through, Regions: d.Pending},
 				FeedQuery{After: max(cursor, last), Through: through, Regions: held},
 				FeedQuery{After: through, Through: head, Regions: all})
 			return resp, err
 		}
 		resp.Cursor, resp.HasMore = through, head > through
-		resp.Remaining, err = countAll(tx, FeedQuery{After: through, Through: head, Regions: all})
+		resp.Remaining, err = opt.remaining(tx, head, consumed, FeedQuery{After: through, Through: head, Regions: all})
 		return resp, err
 	}
 
@@ -79,7 +80,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill,
 	if err != nil {
 		return wireResponse{}, err
 	}
-	last, more, err := s.fill(tx, &resp, entries, keep, opt)
+	last, consumed, more, err := s.fill(tx, &resp, entries, keep, opt)
 	if err != nil {
 		return wireResponse{}, err
 	}
@@ -88,20 +89,20 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill,
 		return resp, nil
 	}
 	resp.Cursor, resp.HasMore = last, true
-	resp.Remaining, err = countAll(tx, FeedQuery{After: last, Through: head, Regions: all})
+	resp.Remaining, err = opt.remaining(tx, head, consumed, FeedQuery{After: last, Through: head, Regions: all})
 	return resp, err
 }
 
 // fill encodes entries into resp until the page is full, by count or by
 // bytes (at least one entry always goes in). It returns the sequence of the
-// last entry consumed and whether entries remain. An exit is skipped when
-// the record now lives in a region the device keeps: the device receives
-// the record itself instead.
-func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regionSet, opt pageOptions) (last uint64, more bool, err error) {
+// last entry consumed, how many were consumed and whether entries remain.
+// An exit is skipped (yet consumed) when the record now lives in a region
+// the device keeps: the device receives the record itself instead.
+func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regionSet, opt pageOptions) (last uint64, consumed int, more bool, err error) {
 	size := 0
 	for i, e := range entries {
 		if i == s.pageLimit {
-			return last, true, nil
+			return last, i, true, nil
 		}
 		var ch protocol.Change
 		switch {
@@ -111,7 +112,7 @@ func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regio
 				last = e.Exit.Seq
 				continue
 			} else if err != nil && !errors.Is(err, ErrNotFound) {
-				return 0, false, err
+				return 0, 0, false, err
 			}
 			ch = protocol.Change{Seq: e.Exit.Seq, Kind: e.Exit.Kind, ID: e.Exit.ID, Removed: true}
 		case e.Record.Deleted:
@@ -121,16 +122,16 @@ func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regio
 		}
 		b, err := json.Marshal(ch)
 		if err != nil {
-			return 0, false, err
+			return 0, 0, false, err
 		}
 		if len(resp.Changes) > 0 && size+len(b) > s.pageBytes {
-			return last, true, nil
+			return last, i, true, nil
 		}
 		size += len(b) + 1
 		resp.Changes = append(resp.Changes, b)
 		last = e.Seq()
 	}
-	return last, false, nil
+	return last, len(entries), false, nil
 }
 
 // mergeEntries merges two seq-ordered entry lists (from disjoint regions).
@@ -170,6 +171,27 @@ type pageOptions struct {
 	// own is, per record, the last mutation of the request (deletes
 	// aside).
 	own map[recordRef]*protocol.Mutation
+	// after is the page this one follows, when it is built ahead.
+	after *pagePosition
+}
+
+// pagePosition is where a page left the feed: the head it was read at and
+// how many changes remained after it.
+type pagePosition struct {
+	head      uint64
+	remaining int
+}
+
+// remaining is how many changes remain after a page that consumed that
+// many feed entries: the count of qs, or, for a page built ahead of a
+// request, the previous page's count less what this one consumed when the
+// feed has not moved since (counting reads every later entry of the feed,
+// again for every page of a first sync).
+func (o pageOptions) remaining(tx ReadTx, head uint64, consumed int, qs ...FeedQuery) (int, error) {
+	if o.after != nil && o.after.head == head {
+		return max(0, o.after.remaining-consumed), nil
+	}
+	return countAll(tx, qs...)
 }
 
 type recordRef struct {

@@ -140,6 +140,7 @@ func (s *Server) buildAhead(dev Device, resp wireResponse, opt pageOptions) {
 	next := protocol.SyncRequest{ClientID: dev.ID, SchemaVersion: protocol.SchemaVersion,
 		Cursor: resp.Cursor, Epoch: resp.Epoch, Backfill: resp.Backfill}
 	opt.own = nil
+	opt.after = &pagePosition{head: resp.head, remaining: resp.Remaining}
 	p := &aheadPage{req: requestOf(next, opt.compact), at: time.Now(), done: make(chan struct{})}
 	if !s.ahead.put(dev.ID, p) {
 		return

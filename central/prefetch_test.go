@@ -102,6 +102,8 @@ func TestPageBuiltAhead(t *testing.T) {
 	w := newAheadWorld(t)
 	_, pull := w.device()
 	seen := map[string]int{}
+	var remaining []int // after each page
+	received := 0
 	for pages := 0; ; pages++ {
 		if pages > 20 {
 			t.Fatal("no end to the pages")
@@ -110,8 +112,17 @@ func TestPageBuiltAhead(t *testing.T) {
 		for _, c := range resp.Changes {
 			seen[c.ID]++
 		}
+		received += len(resp.Changes)
+		remaining = append(remaining, resp.Remaining+received)
 		if !resp.HasMore {
 			break
+		}
+	}
+	// Pages built ahead count what remains from the page before; the
+	// count must stay what counting the feed gives.
+	for i, total := range remaining[:len(remaining)-1] {
+		if total != received {
+			t.Errorf("page %d: remaining + received so far = %d, want the %d changes of the sync", i+1, total, received)
 		}
 	}
 	for _, m := range w.members {

@@ -92,6 +92,8 @@ type wireResponse struct {
 	Remaining      int                  `json:"remaining"`
 	DroppedRegions []string             `json:"dropped_regions,omitempty"`
 	Backfill       *protocol.Backfill   `json:"backfill,omitempty"`
+	// head is the feed head the page was read at (not sent).
+	head uint64
 }
 
 // encode writes the answer as JSON. The changes are already encoded and

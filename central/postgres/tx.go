@@ -61,12 +61,12 @@ func scanRecord(row pgx.Row) (central.Record, error) {
 	}
 	r.Kind = domain.Kind(kind)
 	if fields != nil {
-		if r.Fields, err = jsonscan.Fields(fields); err != nil {
+		if r.Fields, err = jsonscan.ValidFields(fields); err != nil {
 			return central.Record{}, fmt.Errorf("decode fields of %s %s: %w", kind, r.ID, err)
 		}
 	}
 	if versions != nil {
-		if r.Versions, err = jsonscan.Versions(versions); err != nil {
+		if r.Versions, err = jsonscan.ValidVersions(versions); err != nil {
 			return central.Record{}, fmt.Errorf("decode versions of %s %s: %w", kind, r.ID, err)
 		}
 	}
@@ -199,12 +199,12 @@ func (t *readTx) Changes(q central.FeedQuery) ([]central.Entry, error) {
 		}
 		r.Kind = domain.Kind(kind)
 		if fields != nil {
-			if r.Fields, err = jsonscan.Fields(fields); err != nil {
+			if r.Fields, err = jsonscan.ValidFields(fields); err != nil {
 				return e, fmt.Errorf("decode fields of %s %s: %w", kind, r.ID, err)
 			}
 		}
 		if versions != nil {
-			if r.Versions, err = jsonscan.Versions(versions); err != nil {
+			if r.Versions, err = jsonscan.ValidVersions(versions); err != nil {
 				return e, fmt.Errorf("decode versions of %s %s: %w", kind, r.ID, err)
 			}
 		}

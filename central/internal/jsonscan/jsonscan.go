@@ -44,6 +44,25 @@ func Versions(b []byte) (map[string]protocol.FieldVersion, error) {
 	return m, err
 }
 
+// ValidFields is Fields for input known to be valid JSON: a PostgreSQL
+// json column, which the database checked when it was written.
+func ValidFields(b []byte) (map[string]json.RawMessage, error) {
+	s := Scanner{b: bytes.Clone(b)}
+	if m, ok := s.Fields(); ok && s.End() {
+		return m, nil
+	}
+	return Fields(b)
+}
+
+// ValidVersions is Versions for input known to be valid JSON.
+func ValidVersions(b []byte) (map[string]protocol.FieldVersion, error) {
+	s := Scanner{b: b}
+	if m, ok := s.Versions(); ok && s.End() {
+		return m, nil
+	}
+	return Versions(b)
+}
+
 // Scanner reads valid JSON (the caller checks it with json.Valid) from the
 // start. Its methods return ok false, having read an unknown amount, for
 // what they do not read exactly as encoding/json would: the caller then

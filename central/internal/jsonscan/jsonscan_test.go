@@ -46,6 +46,12 @@ func TestMatchesEncodingJSON(t *testing.T) {
 		sameResult(t, in, m, err)
 		v, err := Versions([]byte(in))
 		sameResult(t, in, v, err)
+		if json.Valid([]byte(in)) {
+			m, err := ValidFields([]byte(in))
+			sameResult(t, in, m, err)
+			v, err := ValidVersions([]byte(in))
+			sameResult(t, in, v, err)
+		}
 	}
 }
 
@@ -77,5 +83,11 @@ func FuzzDecode(f *testing.F) {
 		sameResult(t, in, m, err)
 		v, err := Versions(b)
 		sameResult(t, in, v, err)
+		if json.Valid(b) {
+			m, err := ValidFields(b)
+			sameResult(t, in, m, err)
+			v, err := ValidVersions(b)
+			sameResult(t, in, v, err)
+		}
 	})
 }
