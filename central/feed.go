@@ -120,10 +120,7 @@ func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regio
 		default:
 			ch = opt.change(e.Record)
 		}
-		b, err := json.Marshal(ch)
-		if err != nil {
-			return 0, 0, false, err
-		}
+		b := ch.AppendJSON(nil)
 		if len(resp.Changes) > 0 && size+len(b) > s.pageBytes {
 			return last, i, true, nil
 		}
