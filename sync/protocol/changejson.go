@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -29,12 +30,7 @@ func (c *Change) AppendJSON(b []byte) []byte {
 	}
 	if len(c.Fields) > 0 {
 		b = append(b, `,"fields":{`...)
-		names := make([]string, 0, len(c.Fields))
-		for name := range c.Fields {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for i, name := range names {
+		for i, name := range slices.Sorted(maps.Keys(c.Fields)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -50,12 +46,7 @@ func (c *Change) AppendJSON(b []byte) []byte {
 	}
 	if len(c.Versions) > 0 {
 		b = append(b, `,"versions":{`...)
-		names := make([]string, 0, len(c.Versions))
-		for name := range c.Versions {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for i, name := range names {
+		for i, name := range slices.Sorted(maps.Keys(c.Versions)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
