@@ -614,7 +614,15 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		}
 		a.begin()
 	}
-	a.written[ref] = true
+	// room may commit the current transaction and begin another: the
+	// record is written, and so tracked, in the one after it.
+	room := func(size, ops int) error {
+		if err := a.room(size, ops); err != nil {
+			return err
+		}
+		a.written[ref] = true
+		return nil
+	}
 	from, prev, err := findRecord(a.w.txn, c.Kind, c.ID)
 	if err != nil {
 		return err
@@ -631,7 +639,7 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		if prev == nil {
 			return nil
 		}
-		if err := a.room(512, 6); err != nil {
+		if err := room(512, 6); err != nil {
 			return err
 		}
 		a.res.Deleted++
@@ -654,7 +662,7 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		if env.Deleted == 0 {
 			env.Deleted = a.w.stamp()
 		}
-		if err := a.room(1024, 6); err != nil {
+		if err := room(1024, 6); err != nil {
 			return err
 		}
 		a.res.Deleted++
@@ -713,7 +721,7 @@ func (a *applier) record(c *Change, pre *prepared) error {
 	case c.Kind == domain.KindFollowUp:
 		size += followUpIndexSize(asFollowUp(old), false) + followUpIndexSize(asFollowUp(cur), true)
 	}
-	if err := a.room(size, 8); err != nil {
+	if err := room(size, 8); err != nil {
 		return err
 	}
 	if err := putEncoded(a.w.txn, c.Kind, c.ID, from, to, enc); err != nil {

@@ -94,3 +94,35 @@ func TestApplyPullRereadsAcrossCommits(t *testing.T) {
 	check(s)
 	check(reopen(t, s, dir, c))
 }
+
+// A record whose write does not fit in the transaction being filled moves
+// it to the commit in flight and lands in the next one: a later change of
+// it in the same page must still find it there, not write it a second time.
+func TestApplyPullRereadsAfterRotation(t *testing.T) {
+	s, dir, c := newStore(t)
+	m := newMember("Coopérative témoin", "Alma", "02", domain.WorkerCoop)
+	filler := func(seq uint64) Change {
+		f := newMember(fmt.Sprintf("Remplissage %d", seq), "Alma", "02", domain.WorkerCoop)
+		f.Notes = strings.Repeat("x", applyTxnBytes*6/10)
+		return changeOf(t, domain.KindMember, f.ID, f, seq, "central")
+	}
+	v := newVisit(m.ID, c.Today().AddDays(-30))
+	v.Notes = strings.Repeat("y", applyTxnBytes/2) // does not fit after the first filler
+	first := changeOf(t, domain.KindVisit, v.ID, v, 3, "central")
+	v.Date = c.Today().AddDays(-3)
+	changes := []Change{changeOf(t, domain.KindMember, m.ID, m, 1, "central"), filler(2), first, filler(4),
+		changeOf(t, domain.KindVisit, v.ID, v, 5, "central")}
+	mustApply(t, s, Page{Cursor: 5, Epoch: "e", Changes: changes}, nil)
+	check := func(s *Store) {
+		t.Helper()
+		visits, err := s.VisitsOfMember(m.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(visits) != 1 || visits[0].Date != v.Date {
+			t.Errorf("visits of the member: %d, want one on %v", len(visits), v.Date)
+		}
+	}
+	check(s)
+	check(reopen(t, s, dir, c))
+}
