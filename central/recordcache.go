@@ -26,10 +26,16 @@ func newRecordCache(tx Tx) *recordCache {
 }
 
 // prime reads the records of a kind among ids that the cache does not know
-// yet, in one call to the backend.
+// yet, in one call to the backend. Ids that are not well-formed are left
+// out: they come from mutations not yet checked, which the rules refuse
+// before reading anything (PostgreSQL would fail the whole transaction on
+// a NUL byte).
 func (c *recordCache) prime(kind domain.Kind, ids []string) error {
 	var missing []string
 	for _, id := range ids {
+		if domain.CheckID(id) != nil {
+			continue
+		}
 		ref := recordRef{kind, id}
 		if _, known := c.records[ref]; !known {
 			c.records[ref] = nil

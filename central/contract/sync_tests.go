@@ -382,9 +382,13 @@ func testInvalid(t *testing.T, open func(*testing.T) central.Backend) {
 		a.edit(kVisit, visitID, map[string]any{"id": visitID, "member_id": good.ID, "coordinator_id": ana.ID,
 			"date": e.today().String(), "duration_minutes": "long", "mode": "on_site"}),
 		a.create(kVisit, visit(member("09", "Inconnue"), ana.ID, e.today())),
+		// A NUL byte, which PostgreSQL text refuses: refused as any bad
+		// id, never read from the database.
+		a.edit(kVisit, domain.NewID(), map[string]any{"member_id": "\x00", "coordinator_id": ana.ID,
+			"date": e.today().String(), "duration_minutes": 30, "mode": "on_site"}),
 	)
-	if len(a.lastRej) != 4 {
-		t.Fatalf("rejections = %s, want 4", jsonOf(a.lastRej))
+	if len(a.lastRej) != 5 {
+		t.Fatalf("rejections = %s, want 5", jsonOf(a.lastRej))
 	}
 	r := a.lastRej[0]
 	if r.Seq != 1 || r.Code != protocol.RejectInvalid {
@@ -407,6 +411,9 @@ func testInvalid(t *testing.T, open func(*testing.T) central.Backend) {
 	}
 	if r := a.lastRej[3]; r.Seq != 5 || r.Code != protocol.RejectUnknownMember || len(r.Fields) != 1 || r.Fields[0].Field != "member_id" {
 		t.Errorf("unknown member: %+v", r)
+	}
+	if r := a.lastRej[4]; r.Seq != 6 || r.Code != protocol.RejectInvalid || len(r.Fields) != 1 || r.Fields[0].Field != "member_id" {
+		t.Errorf("NUL member id: %+v", r)
 	}
 	if _, ok := e.record(kMember, bad.ID); ok {
 		t.Error("the invalid member was stored")
