@@ -377,6 +377,9 @@ func decodeStoredRecord(b []byte, r *storedRecord) error {
 	if json.Valid(b) {
 		s := jsonscan.New(bytes.Clone(b))
 		var x storedRecord
+		// encoding/json merges a repeated "fields" or "versions" object
+		// into the first: that rare input goes to it.
+		var fields, versions bool
 		ok := s.Object(func(key string) bool {
 			var ok bool
 			var kind string
@@ -396,8 +399,12 @@ func decodeStoredRecord(b []byte, r *storedRecord) error {
 				x.Deleted, ok = s.Bool()
 			case "fields":
 				x.Fields, ok = s.Fields()
+				ok = ok && !fields
+				fields = true
 			case "versions":
 				x.Versions, ok = s.Versions()
+				ok = ok && !versions
+				versions = true
 			}
 			return ok
 		})

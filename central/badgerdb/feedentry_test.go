@@ -70,6 +70,21 @@ func TestDecodeStoredRecord(t *testing.T) {
 			t.Errorf("%s:\ndecoded       %+v\nencoding/json %+v", b, got, std)
 		}
 	}
+	for _, odd := range []string{
+		`{"kind":"member","id":"x","region":"01","seq":1,"fields":{"a":1},"fields":{"b":2}}`,
+		`{"kind":"member","id":"x","region":"01","seq":1,"versions":{"a":{"hlc":1}},"versions":{"b":{"seq":2}}}`,
+	} {
+		var got, std storedRecord
+		if err := decodeStoredRecord([]byte(odd), &got); err != nil {
+			t.Fatalf("%s: %v", odd, err)
+		}
+		if err := json.Unmarshal([]byte(odd), &std); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, std) {
+			t.Errorf("%s:\ndecoded       %+v\nencoding/json %+v", odd, got, std)
+		}
+	}
 	for _, bad := range []string{`{"kind":"member"`, `not json`, `{"kind":"m","seq":-1}`, `{"fields":[1]}`} {
 		var r storedRecord
 		if err := decodeStoredRecord([]byte(bad), &r); err == nil {
