@@ -3,7 +3,9 @@
 #   - store, sync and central (and their sub-packages) with -race, the
 #     sync simulation also without it;
 #   - the Fyne UI (app/...) with the headless test driver tags;
-#   - everything else, plain.
+#   - everything else, plain;
+# then the sync simulation against a deliberately broken server, which must
+# fail.
 # The groups come from `go list`, so packages added later are picked up and
 # a group that does not exist yet is skipped. Every group runs even when an
 # earlier one fails, so one run shows all the failures; the exit status is
@@ -45,5 +47,24 @@ if [[ ${#ui[@]} -gt 0 ]]; then
 fi
 if [[ ${#plain[@]} -gt 0 ]]; then
 	go test "${extra[@]}" "${plain[@]}" || status=1
+fi
+
+# The simulation must keep its teeth: built with terrain_broken_idempotency
+# the server re-applies mutations it has already applied, and the
+# simulation has to catch it (a seed reported lost or duplicated). A pass,
+# or a failure of another kind (a build error), fails `make test`.
+if [[ " ${packages//$'\n'/ } " == *" $module/sync/sim "* ]]; then
+	seeds="${BROKEN_SEEDS:-30}"
+	if broken_out="$(go test -count=1 -tags terrain_broken_idempotency -run '^TestSimulation$' ./sync/sim -seeds="$seeds" 2>&1)"; then
+		echo "$broken_out"
+		echo "go-test: the simulation PASSED against a server that forgets applied mutations: it has lost its teeth" >&2
+		status=1
+	elif ! grep -Eq 'failed: lost=[0-9]+ duplicated=[0-9]+' <<<"$broken_out"; then
+		echo "$broken_out"
+		echo "go-test: the broken-idempotency simulation failed, but not by reporting a lost or duplicated write" >&2
+		status=1
+	else
+		echo "broken-idempotency: the simulation catches it, as it must ($(grep -c 'failed: lost=' <<<"$broken_out") of $seeds seeds fail)"
+	fi
 fi
 exit "$status"
