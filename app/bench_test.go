@@ -19,7 +19,7 @@ import (
 	"leconsortium.coop/terrain/store"
 )
 
-// Benchmarks of the budgets in DESIGN.md that the interface answers for,
+// Benchmarks of the budgets in docs/benchmarks.md that the interface answers for,
 // with 20,000 members (and, unless TERRAIN_BENCH_VISITS=0, their 500,000
 // visits):
 //

@@ -10,7 +10,7 @@ import (
 	"leconsortium.coop/terrain/domain"
 )
 
-// Benchmarks for DESIGN.md's budgets. Each reports its own p95 where the
+// Benchmarks for the budgets of docs/benchmarks.md. Each reports its own p95 where the
 // budget is a p95. The large fixture (20,000 members, 500,000 visits,
 // 50,000 follow-ups) is built once per process.
 //
@@ -215,7 +215,7 @@ func BenchmarkRSS500k(b *testing.B) {
 }
 
 // BenchmarkImport100k imports 100,000 visits, in pages of 10,000 as a pull
-// would bring them, into a store holding 20,000 members (DESIGN.md:
+// would bring them, into a store holding 20,000 members (docs/benchmarks.md:
 // applying 100,000 pulled records under 5 s). One op is the whole import.
 func BenchmarkImport100k(b *testing.B) {
 	g := newFixtureGen(21)

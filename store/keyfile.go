@@ -31,7 +31,7 @@ type KeyCost struct {
 	Threads   uint8
 }
 
-// productionKDF is RFC 9106's second recommended profile, as DESIGN.md asks.
+// productionKDF is RFC 9106's second recommended profile.
 var productionKDF = KeyCost{Time: 3, MemoryKiB: 64 * 1024, Threads: 4}
 
 // CheapKeyCost is for profiles that guard no real data and are made by the

@@ -8,7 +8,7 @@ import (
 
 // BenchmarkApplyPull100k applies a first sync of 100,000 records (20,000
 // members, then 80,000 visits) to an empty store, in pages of 2,000 changes
-// as the server sends them, field versions included (DESIGN.md: applying
+// as the server sends them, field versions included (docs/benchmarks.md: applying
 // 100,000 pulled records under 5 s). One op is the whole pull. Each page's
 // changes are decoded while the timer is stopped, just before it is
 // applied: the app holds one page at a time, and 100,000 decoded changes
