@@ -35,7 +35,7 @@ FUZZ_TARGETS := \
 	./sync/protocol:FuzzDecodeRequest \
 	./sync/protocol:FuzzDecodeResponse \
 	./sync/protocol:FuzzMerge \
-	./central/csvio:FuzzReadMembers \
+	./csvio:FuzzReadMembers \
 	./domain:FuzzFold \
 	./hlc:FuzzHLC \
 	./central/internal/jsonscan:FuzzDecode \
