@@ -3,10 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +19,8 @@ import (
 	"leconsortium.coop/terrain/locales"
 	"leconsortium.coop/terrain/store"
 )
+
+var regionCell = regexp.MustCompile(`^(0[1-9]|1[0-7]) - \pL`)
 
 // TestExportSameAsCLI: the visits and follow-ups CSV that Settings exports
 // and the ones `terrain export` writes from the same profile are the same
@@ -46,6 +52,23 @@ func TestExportSameAsCLI(t *testing.T) {
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// A region stays text in a spreadsheet: "03 - Capitale-Nationale", never
+	// a bare "03" that would be read as the number 3.
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(fromApp["frvisits"], []byte("\ufeff"))))
+	r.Comma = ';'
+	rows, err := r.ReadAll()
+	if err == nil && len(rows) < 2 {
+		err = errors.New("no visit")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := slices.Index(rows[0], tr("fr", "field.region"))
+	for _, row := range rows[1:] {
+		if !regionCell.MatchString(row[region]) {
+			t.Fatalf("region cell %q is not « NN - Nom »", row[region])
+		}
 	}
 	for _, lang := range locales.Supported() {
 		for _, e := range exports {
