@@ -2,9 +2,12 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +170,37 @@ func TestSameInputSameBytes(t *testing.T) {
 	}
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Error("two renderings of the same report differ")
+	}
+}
+
+// TestLongVisitBreaksPages: notes longer than a page flow onto the next
+// pages, every page numbered, nothing lost.
+func TestLongVisitBreaksPages(t *testing.T) {
+	m := sampleMember()
+	v := sampleVisit(m)
+	var b strings.Builder
+	for i := range 120 {
+		fmt.Fprintf(&b, "Ligne %d de la note, avec « guillemets » et l’apostrophe.\n", i+1)
+	}
+	v.Notes = b.String()
+	var buf bytes.Buffer
+	if err := WriteVisit(&buf, locales.New("fr"), Visit{Member: m, Visit: v, Coordinator: "Ana", Made: made}); err != nil {
+		t.Fatal(err)
+	}
+	got := text(t, buf.Bytes())
+	for _, want := range []string{"Ligne 1 de la note", "Ligne 120 de la note, avec « guillemets » et l’apostrophe.", "Le membre"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the long report lacks %q:\n%s", want, got)
+		}
+	}
+	// 120 lines of notes at 5.2 mm: more than two pages of Letter.
+	pages := regexp.MustCompile(`page (\d+) de (\d+)`).FindAllStringSubmatch(got, -1)
+	if len(pages) < 3 {
+		t.Fatalf("%d numbered pages, want at least 3", len(pages))
+	}
+	for i, p := range pages {
+		if p[1] != strconv.Itoa(i+1) || p[2] != strconv.Itoa(len(pages)) {
+			t.Errorf("footer %q on page %d of %d", p[0], i+1, len(pages))
+		}
 	}
 }
