@@ -45,6 +45,7 @@ type doc struct {
 	pdf      *fpdf.Fpdf
 	loc      *locales.Localizer
 	services map[string]domain.Service
+	today    domain.Date // the day the document is made
 }
 
 // newDoc starts a document titled title, made at made: its date shows in
@@ -64,7 +65,7 @@ func newDoc(loc *locales.Localizer, title, author string, services []domain.Serv
 	pdf.SetModificationDate(made)
 	pdf.SetCatalogSort(true)
 	pdf.AliasNbPages("{nb}")
-	d := &doc{pdf: pdf, loc: loc, services: map[string]domain.Service{}}
+	d := &doc{pdf: pdf, loc: loc, services: map[string]domain.Service{}, today: domain.DateOf(made)}
 	for _, s := range domain.DefaultServices() {
 		d.services[s.ID] = s
 	}
@@ -171,8 +172,12 @@ func (d *doc) paragraph(text string) {
 	d.pdf.Ln(1)
 }
 
-// bullet is one item of a list: a bold first line and optional details.
+// bullet is one item of a list: a bold first line and optional details,
+// the first line never alone at the foot of a page.
 func (d *doc) bullet(head, details string) {
+	if _, h := d.pdf.GetPageSize(); details != "" && d.pdf.GetY() > h-margin-3*lineH {
+		d.pdf.AddPage()
+	}
 	d.font(true, bodySize, textRGB)
 	d.pdf.CellFormat(5, lineH, "•", "", 0, "L", false, 0, "")
 	d.pdf.MultiCell(0, lineH, head, "", "L", false)
@@ -214,8 +219,8 @@ func (d *doc) profile(m domain.Member) {
 	d.field(loc.T("field.services"), d.serviceList(m.Services))
 }
 
-// followUp is one follow-up as a list item: what, then service, due date,
-// standing and who.
+// followUp is one follow-up as a list item: what, then service, due date
+// (or since when it is overdue), standing and who.
 func (d *doc) followUp(f domain.FollowUp) {
 	loc := d.loc
 	var service string
@@ -223,7 +228,10 @@ func (d *doc) followUp(f domain.FollowUp) {
 		service = d.serviceList([]string{f.ServiceID})
 	}
 	var due string
-	if !f.Due.IsZero() {
+	switch {
+	case f.Overdue(d.today):
+		due = loc.T("followups.overdue_since", map[string]any{"Date": loc.Date(f.Due)})
+	case !f.Due.IsZero():
 		due = loc.T("pdf.due", map[string]any{"Date": loc.Date(f.Due)})
 	}
 	var who string

@@ -125,15 +125,16 @@ func TestMemberSheet(t *testing.T) {
 		v.Date = domain.NewDate(2026, 3, 12-i)
 		visits = append(visits, v)
 	}
-	open := []domain.FollowUp{{ID: domain.NewID(), MemberID: m.ID, Description: "Rappeler « Hélène »", Status: domain.FollowUpInProgress}}
+	open := []domain.FollowUp{{ID: domain.NewID(), MemberID: m.ID, Description: "Rappeler « Hélène »", Status: domain.FollowUpInProgress,
+		Due: domain.NewDate(2026, 3, 1)}}
 	want := map[string][]string{
 		"fr": {"Fiche du membre", "Coopérative « L’Œuvre » de Saint-Édouard", "Profil", "NEQ 1234567890",
 			"Personne-ressource Hélène Côté, directrice générale", "Services utilisés Comptabilité, Ressources humaines",
-			"Membre depuis 2 mai 2011", "Ouverte le samedi ; « café » à l’étage.", "Suivis ouverts (1)", "Rappeler « Hélène » En cours",
+			"Membre depuis 2 mai 2011", "Ouverte le samedi ; « café » à l’étage.", "Suivis ouverts (1)", "Rappeler « Hélène » En retard depuis le 1er mars 2026 · En cours",
 			"Dernières visites", "12 mars 2026 · Sur place · 90 minutes · Ana Tremblay", "8 mars 2026",
 			"… et 2 visites plus anciennes", "page 1 de"},
 		"en": {"Member sheet", "Profile", "Contact person Hélène Côté, directrice générale", "Services in use Accounting, Human resources",
-			"Open follow-ups (1)", "Recent visits", "March 12, 2026 · On site · 90 minutes · Ana Tremblay", "… and 2 older visits", "page 1 of"},
+			"Open follow-ups (1)", "Overdue since March 1, 2026 · In progress", "Recent visits", "March 12, 2026 · On site · 90 minutes · Ana Tremblay", "… and 2 older visits", "page 1 of"},
 	}
 	for lang, phrases := range want {
 		t.Run(lang, func(t *testing.T) {
