@@ -12,10 +12,11 @@ endif
 
 # What Fyne (cgo, OpenGL, X11), the PostgreSQL tests and the screenshots
 # need. xorg-dev already pulls the X libraries; they are named so that the
-# list says what Fyne uses. x11-utils brings xwininfo.
+# list says what Fyne uses. x11-utils brings xwininfo; poppler-utils the
+# pdftotext that the PDF tests read with and the pdftoppm of the screenshots.
 DEB_PACKAGES := gcc pkg-config libgl1-mesa-dev xorg-dev \
 	libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
-	postgresql xvfb x11-utils imagemagick
+	postgresql xvfb x11-utils imagemagick poppler-utils
 
 # The app is built as `fyne build` would build it from FyneApp.toml
 # ([Migrations] fyneDo = true); UI tests add Fyne's headless driver.
@@ -35,7 +36,7 @@ FUZZ_TARGETS := \
 	./sync/protocol:FuzzDecodeRequest \
 	./sync/protocol:FuzzDecodeResponse \
 	./sync/protocol:FuzzMerge \
-	./central/csvio:FuzzReadMembers \
+	./csvio:FuzzReadMembers \
 	./domain:FuzzFold \
 	./hlc:FuzzHLC \
 	./central/internal/jsonscan:FuzzDecode \

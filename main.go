@@ -77,6 +77,7 @@ func run(args []string) error {
 		},
 		SyncMessageID: engine.MessageID,
 		Screen:        os.Getenv("TERRAIN_SCREEN"),
+		PDFOut:        os.Getenv("TERRAIN_PDF_OUT"),
 		Version:       a.Metadata().Version,
 		Started:       started,
 		Logger:        logger,

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"os"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -46,4 +49,30 @@ func newFormDialog(u *UI, title, action string, content fyne.CanvasObject, onAct
 // wrappedWidth is running text that wraps at about width.
 func wrappedWidth(text string, width float32) fyne.CanvasObject {
 	return sized(wrapped(text), width)
+}
+
+// saveFile asks where to save a file, suggesting name in the home folder,
+// and hands write the chosen file; nothing happens on cancel. The labels
+// are in the current language (the dialog's inner labels are Fyne's own).
+func (u *UI) saveFile(name string, write func(fyne.URIWriteCloser)) {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			u.showError(err)
+			return
+		}
+		if w != nil {
+			write(w)
+		}
+	}, u.win)
+	d.SetFileName(name)
+	d.SetTitleText(u.loc.T("settings.save_as"))
+	d.SetConfirmText(u.loc.T("form.save"))
+	d.SetDismissText(u.loc.T("dialog.cancel"))
+	if home, err := os.UserHomeDir(); err == nil {
+		if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
+			d.SetLocation(l)
+		}
+	}
+	u.showDialog(d, nil)
+	d.Resize(u.win.Canvas().Size().SubtractWidthHeight(40, 40))
 }

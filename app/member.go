@@ -72,7 +72,7 @@ func (d *memberDetail) build() fyne.CanvasObject {
 	subtitle := widget.NewLabel(loc.LegalForm(m.LegalForm) + " · " + m.Municipality + " · " + loc.Region(m.Region))
 	subtitle.Wrapping = fyne.TextWrapWord
 	top := container.NewVBox(
-		container.NewBorder(nil, nil, back, container.NewHBox(edit, newVisit)),
+		container.NewBorder(nil, nil, back, container.NewHBox(d.sheetButton(), edit, newVisit)),
 		title, subtitle,
 	)
 
@@ -162,7 +162,7 @@ func (d *memberDetail) fillHistory() {
 		if i > 0 {
 			d.history.Add(widget.NewSeparator())
 		}
-		d.history.Add(u.visitSummary(v))
+		d.history.Add(d.withReport(v, u.visitSummary(v)))
 	}
 }
 

@@ -14,6 +14,8 @@ const (
 	screenVisitError = "visit-error"
 	screenDashboard  = "dashboard"
 	screenSyncing    = "syncing"
+	screenVisitPDF   = "visit-pdf"
+	screenMemberPDF  = "member-pdf"
 	// Not in the default set of the screenshot script, for a look at the
 	// other tabs.
 	screenFollowUps = "followups"
@@ -33,14 +35,17 @@ func (u *UI) applyScreen() {
 	case screenMembers:
 		m.showList()
 		m.tabs.SelectIndex(tabMembers)
-	case screenMember, screenVisitError:
+	case screenMember, screenVisitError, screenVisitPDF, screenMemberPDF:
 		id := u.showcaseMember()
 		if id == "" {
 			return
 		}
 		m.tabs.SelectIndex(tabMembers)
-		if screen == screenMember {
+		if screen != screenVisitError {
 			m.showMember(id)
+			if screen != screenMember {
+				u.screenPDF(screen == screenVisitPDF, id)
+			}
 			return
 		}
 		m.openVisitForm(id, nil)

@@ -14,7 +14,6 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"leconsortium.coop/terrain/locales"
@@ -201,30 +200,9 @@ func (s *settingsScreen) dataPart() fyne.CanvasObject {
 	)
 }
 
-// saveDialog asks where to write a file, with labels in the current
-// language (the dialog's inner labels are Fyne's own).
+// saveDialog is UI.saveFile, shared with the member screen's PDF.
 func (s *settingsScreen) saveDialog(name string, write func(fyne.URIWriteCloser)) {
-	u := s.u
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			u.showError(err)
-			return
-		}
-		if w != nil {
-			write(w)
-		}
-	}, u.win)
-	d.SetFileName(name)
-	d.SetTitleText(u.loc.T("settings.save_as"))
-	d.SetConfirmText(u.loc.T("form.save"))
-	d.SetDismissText(u.loc.T("dialog.cancel"))
-	if home, err := os.UserHomeDir(); err == nil {
-		if l, err := storage.ListerForURI(storage.NewFileURI(home)); err == nil {
-			d.SetLocation(l)
-		}
-	}
-	u.showDialog(d, nil)
-	d.Resize(u.win.Canvas().Size().SubtractWidthHeight(40, 40))
+	s.u.saveFile(name, write)
 }
 
 func (s *settingsScreen) export(name string, write func(io.Writer, *store.Store, *locales.Localizer) (int, error)) {

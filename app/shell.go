@@ -270,9 +270,9 @@ func (u *UI) showError(err error) {
 	u.showDialog(d, nil)
 }
 
-// showInfo shows a message with an OK button.
+// showInfo shows a message with an OK button, wide enough for a file path.
 func (u *UI) showInfo(title, message string) {
-	u.showDialog(newInfo(u, title, wrapped(message)), nil)
+	u.showDialog(newInfo(u, title, wrappedWidth(message, 420)), nil)
 }
 
 // selectable is a read-only label whose text can be copied.

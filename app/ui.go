@@ -63,8 +63,10 @@ type Config struct {
 	// (engine.MessageID); nil explains every error as unexpected.
 	SyncMessageID func(error) string
 	// Screen opens one screen after unlocking (the screenshot script):
-	// members, member, visit-error, dashboard or syncing.
+	// members, member, visit-error, dashboard or syncing; visit-pdf and
+	// member-pdf open the member and save a document to PDFOut.
 	Screen string
+	PDFOut string
 	// Version is shown in Settings > About.
 	Version string
 	// Started is when the process started; the log then says how long

@@ -354,6 +354,12 @@ func (s *Server) ExportFollowUps(ctx context.Context, fn func(domain.FollowUp) e
 	return export(ctx, s, domain.KindFollowUp, fn)
 }
 
+// ExportServices calls fn for every service of the catalog that is not
+// deleted, by id.
+func (s *Server) ExportServices(ctx context.Context, fn func(domain.Service) error) error {
+	return export(ctx, s, domain.KindService, fn)
+}
+
 func export[T any](ctx context.Context, s *Server, kind domain.Kind, fn func(T) error) error {
 	err := s.backend.View(ctx, func(tx ReadTx) error {
 		return tx.Records(kind, func(r Record) error {

@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"leconsortium.coop/terrain/central/csvio"
+	"leconsortium.coop/terrain/csvio"
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/engine"
 )
@@ -208,7 +211,7 @@ func (r *runner) export(args []string) error {
 	if err := r.parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if kind != "visits" && kind != "followups" && kind != "members" {
+	if !slices.Contains(csvio.Kinds(), csvio.Kind(kind)) {
 		return errMessage{"cli.error.export_kind", nil}
 	}
 	if *outPath == "" {
@@ -226,7 +229,7 @@ func (r *runner) export(args []string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	n, err := writeExport(st, kind, r.loc.Lang(), tmp)
+	n, err := writeExport(st, kind, r.loc, tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -240,64 +243,8 @@ func (r *runner) export(args []string) error {
 	return nil
 }
 
-// writeExport writes the CSV that terrain-central's export writes (UTF-8
-// with a byte-order mark, the same columns), from the device's data.
-func writeExport(st *store.Store, kind, lang string, w *os.File) (int, error) {
-	type ref struct{ name, region string }
-	members := map[string]ref{}
-	if kind != "members" {
-		if err := st.EachMember(func(m domain.Member) error {
-			members[m.ID] = ref{m.Name, m.Region}
-			return nil
-		}); err != nil {
-			return 0, err
-		}
-	}
-	n := 0
-	switch kind {
-	case "members":
-		cw, err := csvio.NewMemberWriter(w, lang)
-		if err != nil {
-			return 0, err
-		}
-		if err := st.EachMember(func(m domain.Member) error { n++; return cw.Write(m) }); err != nil {
-			return 0, err
-		}
-		return n, cw.Flush()
-	case "visits":
-		names := map[string]string{}
-		coords, err := st.Coordinators()
-		if err != nil {
-			return 0, err
-		}
-		for _, k := range coords {
-			names[k.ID] = k.Name
-		}
-		cw, err := csvio.NewVisitWriter(w, lang)
-		if err != nil {
-			return 0, err
-		}
-		err = st.EachVisit(func(v domain.Visit) error {
-			n++
-			m := members[v.MemberID]
-			return cw.Write(csvio.VisitRow{Visit: v, MemberName: m.name, Region: m.region, CoordinatorName: names[v.CoordinatorID]})
-		})
-		if err != nil {
-			return 0, err
-		}
-		return n, cw.Flush()
-	}
-	cw, err := csvio.NewFollowUpWriter(w, lang)
-	if err != nil {
-		return 0, err
-	}
-	err = st.EachFollowUp(func(f domain.FollowUp) error {
-		n++
-		m := members[f.MemberID]
-		return cw.Write(csvio.FollowUpRow{FollowUp: f, MemberName: m.name, Region: m.region})
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, cw.Flush()
+// writeExport writes the CSV that the app's Settings export writes for the
+// same profile and language (docs/csv.md).
+func writeExport(st *store.Store, kind string, loc *locales.Localizer, w io.Writer) (int, error) {
+	return csvio.Export(w, csvio.Kind(kind), loc, st)
 }

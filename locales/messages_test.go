@@ -143,6 +143,8 @@ var sample = map[string]any{
 	"Step": "2", "Steps": "3", "Total": "3 000", "Who": "Bureau central",
 	// Keys of the headless commands.
 	"Server": "https://central.example.org",
+	// Keys of the PDF documents.
+	"Page": "1", "Pages": "2",
 }
 
 func TestLocalizeEveryMessage(t *testing.T) {

@@ -7,9 +7,15 @@
 # TERRAIN_WINDOW_SIZE=WxH (the display's size: there is no window manager to
 # maximise the window).
 #
+# Then, at the first size, the real app saves the showcase member's visit
+# report and member sheet as PDF (TERRAIN_SCREEN=visit-pdf|member-pdf with
+# TERRAIN_PDF_OUT) and pdftoppm renders their first page to
+# screenshots/LANG-visit-pdf.png and LANG-member-pdf.png.
+#
 # Settings, all optional:
 #   SCREENS         screens to capture (TERRAIN_SCREEN values), default
 #                   "members member visit-error dashboard syncing"
+#   PDFS            documents to render, default "visit-pdf member-pdf"
 #   LANGS           default "fr en"
 #   SIZES           default "1280x800 1024x640"
 #   WINDOW_NAME     start of the window title to wait for, default "Terrain"
@@ -21,12 +27,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -r -a screens <<<"${SCREENS:-members member visit-error dashboard syncing}"
 read -r -a langs <<<"${LANGS:-fr en}"
 read -r -a sizes <<<"${SIZES:-1280x800 1024x640}"
+read -r -a pdfs <<<"${PDFS-visit-pdf member-pdf}"
 window_name="${WINDOW_NAME:-Terrain}"
 window_timeout="${WINDOW_TIMEOUT:-60}"
 settle="${SETTLE_SECONDS:-3}"
 out_dir=screenshots
 
-for tool in Xvfb xwininfo import; do
+tools=(Xvfb xwininfo import)
+((${#pdfs[@]} == 0)) || tools+=(pdftoppm pdfinfo)
+for tool in "${tools[@]}"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "screenshots: $tool not found (run: make deps)" >&2
 		exit 1
@@ -130,3 +139,36 @@ for geometry in "${sizes[@]}"; do
 	xvfb_pid=""
 	first=0
 done
+
+# The PDF documents: the app writes the file once its window is up;
+# pdfinfo reads it only once it is whole.
+if ((${#pdfs[@]} > 0)); then
+	start_xvfb "${sizes[0]}"
+	for lang in "${langs[@]}"; do
+		for doc in "${pdfs[@]}"; do
+			profile="$work/profile-pdf-$lang-$doc"
+			pdf="$work/$lang-$doc.pdf"
+			DISPLAY=":$display" TERRAIN_LANG="$lang" TERRAIN_PROFILE="$profile" \
+				TERRAIN_PASSPHRASE=demo-passphrase TERRAIN_DEMO=1 TERRAIN_SCREEN="$doc" TERRAIN_PDF_OUT="$pdf" \
+				TERRAIN_WINDOW_SIZE="${sizes[0]}" "$work/terrain" >"$work/app.log" 2>&1 &
+			app_pid=$!
+			wait_for_window
+			deadline=$((SECONDS + window_timeout))
+			until pdfinfo "$pdf" >/dev/null 2>&1; do
+				if ((SECONDS >= deadline)); then
+					cat "$work/app.log" >&2
+					echo "screenshots: the app wrote no $doc" >&2
+					exit 1
+				fi
+				sleep 0.5
+			done
+			stop "$app_pid"
+			app_pid=""
+			file="$out_dir/$lang-$doc.png"
+			pdftoppm -png -r 100 -f 1 -l 1 -singlefile "$pdf" "${file%.png}"
+			echo "screenshots: $file"
+		done
+	done
+	stop "$xvfb_pid"
+	xvfb_pid=""
+fi

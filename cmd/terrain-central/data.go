@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"leconsortium.coop/terrain/central"
-	"leconsortium.coop/terrain/central/csvio"
+	"leconsortium.coop/terrain/csvio"
 	"leconsortium.coop/terrain/demo"
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 )
 
 func today() domain.Date { return domain.DateOf(time.Now()) }
@@ -97,105 +98,49 @@ func (c *cli) exportFlags(what string, args []string) (storeFlags, string, strin
 	return sf, *out, *lang, nil
 }
 
-func (c *cli) exportMembers(ctx context.Context, args []string) error {
-	sf, out, lang, err := c.exportFlags("members", args)
+func (c *cli) export(ctx context.Context, kind csvio.Kind, args []string) error {
+	sf, out, lang, err := c.exportFlags(string(kind), args)
 	if err != nil {
 		return err
 	}
 	return c.withServer(ctx, sf, func(srv *central.Server) error {
 		return c.exportTo(out, func(w io.Writer) (int, error) {
-			cw, err := csvio.NewMemberWriter(w, lang)
-			if err != nil {
-				return 0, err
-			}
-			n := 0
-			err = srv.ExportMembers(ctx, func(m domain.Member) error {
-				n++
-				return cw.Write(m)
-			})
-			if err != nil {
-				return 0, err
-			}
-			return n, cw.Flush()
+			return csvio.Export(w, kind, locales.New(lang), serverSource{ctx, srv})
 		})
 	})
 }
 
-type memberRef struct{ name, region string }
+// serverSource reads an export from the central service's records.
+type serverSource struct {
+	ctx context.Context
+	srv *central.Server
+}
 
-func members(ctx context.Context, srv *central.Server) (map[string]memberRef, error) {
-	out := map[string]memberRef{}
-	err := srv.ExportMembers(ctx, func(m domain.Member) error {
-		out[m.ID] = memberRef{m.Name, m.Region}
-		return nil
-	})
+func (s serverSource) EachMember(fn func(domain.Member) error) error {
+	return s.srv.ExportMembers(s.ctx, fn)
+}
+
+func (s serverSource) EachVisit(fn func(domain.Visit) error) error {
+	return s.srv.ExportVisits(s.ctx, fn)
+}
+
+func (s serverSource) EachFollowUp(fn func(domain.FollowUp) error) error {
+	return s.srv.ExportFollowUps(s.ctx, fn)
+}
+
+func (s serverSource) Coordinators() ([]domain.Coordinator, error) {
+	cs, err := s.srv.Coordinators(s.ctx)
+	out := make([]domain.Coordinator, len(cs))
+	for i, c := range cs {
+		out[i] = c.Coordinator
+	}
 	return out, err
 }
 
-func (c *cli) exportVisits(ctx context.Context, args []string) error {
-	sf, out, lang, err := c.exportFlags("visits", args)
-	if err != nil {
-		return err
-	}
-	return c.withServer(ctx, sf, func(srv *central.Server) error {
-		byID, err := members(ctx, srv)
-		if err != nil {
-			return err
-		}
-		coords, err := srv.Coordinators(ctx)
-		if err != nil {
-			return err
-		}
-		names := map[string]string{}
-		for _, k := range coords {
-			names[k.ID] = k.Name
-		}
-		return c.exportTo(out, func(w io.Writer) (int, error) {
-			cw, err := csvio.NewVisitWriter(w, lang)
-			if err != nil {
-				return 0, err
-			}
-			n := 0
-			err = srv.ExportVisits(ctx, func(v domain.Visit) error {
-				n++
-				m := byID[v.MemberID]
-				return cw.Write(csvio.VisitRow{Visit: v, MemberName: m.name, Region: m.region, CoordinatorName: names[v.CoordinatorID]})
-			})
-			if err != nil {
-				return 0, err
-			}
-			return n, cw.Flush()
-		})
-	})
-}
-
-func (c *cli) exportFollowUps(ctx context.Context, args []string) error {
-	sf, out, lang, err := c.exportFlags("followups", args)
-	if err != nil {
-		return err
-	}
-	return c.withServer(ctx, sf, func(srv *central.Server) error {
-		byID, err := members(ctx, srv)
-		if err != nil {
-			return err
-		}
-		return c.exportTo(out, func(w io.Writer) (int, error) {
-			cw, err := csvio.NewFollowUpWriter(w, lang)
-			if err != nil {
-				return 0, err
-			}
-			n := 0
-			err = srv.ExportFollowUps(ctx, func(f domain.FollowUp) error {
-				n++
-				m := byID[f.MemberID]
-				return cw.Write(csvio.FollowUpRow{FollowUp: f, MemberName: m.name, Region: m.region})
-			})
-			if err != nil {
-				return 0, err
-			}
-			return n, cw.Flush()
-		})
-	})
+func (s serverSource) Services() ([]domain.Service, error) {
+	var out []domain.Service
+	err := s.srv.ExportServices(s.ctx, func(svc domain.Service) error { out = append(out, svc); return nil })
+	return out, err
 }
 
 // demoBatch bounds the records of one import transaction while seeding.

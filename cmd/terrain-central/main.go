@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"leconsortium.coop/terrain/central"
+	"leconsortium.coop/terrain/csvio"
 )
 
 func main() {
@@ -133,9 +134,11 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	case "visits":
 		return sub("visits", map[string]func(context.Context, []string) error{"purge": c.visitsPurge})
 	case "export":
-		return sub("export", map[string]func(context.Context, []string) error{
-			"members": c.exportMembers, "visits": c.exportVisits, "followups": c.exportFollowUps,
-		})
+		exports := map[string]func(context.Context, []string) error{}
+		for _, kind := range csvio.Kinds() {
+			exports[string(kind)] = func(ctx context.Context, args []string) error { return c.export(ctx, kind, args) }
+		}
+		return sub("export", exports)
 	case "demo":
 		return c.demo(ctx, args[1:])
 	case "epoch":

@@ -138,13 +138,13 @@ func TestImportExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(b, []byte("\ufeffid;nom;")) || !bytes.Contains(b, []byte("Îles-de-la-Madeleine")) || !bytes.Contains(b, []byte(";accounting;")) {
+	if !bytes.HasPrefix(b, []byte("\ufeffIdentifiant;Nom;")) || !bytes.Contains(b, []byte(";11 - Gaspésie–Îles-de-la-Madeleine;")) || !bytes.Contains(b, []byte(";Comptabilité;")) {
 		t.Errorf("members export:\n%s", b)
 	}
 	// The export imports back without changing anything.
 	expect(t, run(t, nil, "", "members", "import", "--data", data, out), 0, "imported 2 members")
 	expect(t, run(t, nil, "", "export", "visits", "--data", data, "--out", out, "--lang", "en"), 0, "wrote 0 rows")
-	if b, _ := os.ReadFile(out); !bytes.HasPrefix(b, []byte("\ufeffid,date,member_id,member,")) {
+	if b, _ := os.ReadFile(out); !bytes.HasPrefix(b, []byte("\ufeffVisit date,Member,Municipality,Region,")) {
 		t.Errorf("visits export:\n%s", b)
 	}
 	expect(t, run(t, nil, "", "export", "followups", "--data", data, "--out", filepath.Join(dir, "no", "such", "dir.csv")), 1)

@@ -7,56 +7,8 @@ import (
 	"strings"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 )
-
-func text(get func(*domain.Member) *string) (func(domain.Member) string, func(*domain.Member, string) error) {
-	return func(m domain.Member) string { return *get(&m) },
-		func(m *domain.Member, s string) error { *get(m) = s; return nil }
-}
-
-func memberColumns() []column[domain.Member] {
-	col := func(key, fr, en string, aliases []string, get func(*domain.Member) *string) column[domain.Member] {
-		g, s := text(get)
-		return column[domain.Member]{key: key, fr: fr, en: en, aliases: aliases, get: g, set: s}
-	}
-	return []column[domain.Member]{
-		col("id", "id", "id", []string{"identifiant"}, func(m *domain.Member) *string { return &m.ID }),
-		col("name", "nom", "name", []string{"raison sociale", "nom du membre", "member name"}, func(m *domain.Member) *string { return &m.Name }),
-		{key: "legal_form", fr: "forme_juridique", en: "legal_form", aliases: []string{"forme", "type"},
-			get: func(m domain.Member) string { return string(m.LegalForm) },
-			set: func(m *domain.Member, s string) (err error) { m.LegalForm, err = parseLegalForm(s); return err }},
-		col("neq", "neq", "neq", []string{"numero d entreprise du quebec", "quebec enterprise number"}, func(m *domain.Member) *string { return &m.NEQ }),
-		{key: "region", fr: "région", en: "region", aliases: []string{"code de region", "region code", "code region"},
-			get: func(m domain.Member) string { return m.Region },
-			set: func(m *domain.Member, s string) (err error) { m.Region, err = parseRegion(s); return err }},
-		col("municipality", "municipalité", "municipality", []string{"ville", "city", "town"}, func(m *domain.Member) *string { return &m.Municipality }),
-		col("address", "adresse", "address", nil, func(m *domain.Member) *string { return &m.Address }),
-		col("postal_code", "code_postal", "postal_code", nil, func(m *domain.Member) *string { return &m.PostalCode }),
-		col("phone", "téléphone", "phone", []string{"telephone"}, func(m *domain.Member) *string { return &m.Phone }),
-		col("email", "courriel", "email", []string{"e mail", "adresse courriel"}, func(m *domain.Member) *string { return &m.Email }),
-		col("website", "site_web", "website", []string{"site internet", "web"}, func(m *domain.Member) *string { return &m.Website }),
-		col("contact_name", "contact_nom", "contact_name", []string{"personne contact", "contact"}, func(m *domain.Member) *string { return &m.ContactName }),
-		col("contact_role", "contact_fonction", "contact_role", []string{"contact titre", "contact title"}, func(m *domain.Member) *string { return &m.ContactRole }),
-		col("contact_phone", "contact_téléphone", "contact_phone", nil, func(m *domain.Member) *string { return &m.ContactPhone }),
-		col("contact_email", "contact_courriel", "contact_email", nil, func(m *domain.Member) *string { return &m.ContactEmail }),
-		{key: "services", fr: "services", en: "services", aliases: []string{"services utilises", "services in use"},
-			get: func(m domain.Member) string { return strings.Join(m.Services, "|") },
-			set: func(m *domain.Member, s string) (err error) { m.Services, err = parseServices(s); return err }},
-		{key: "member_since", fr: "membre_depuis", en: "member_since", aliases: []string{"date d adhesion"},
-			get: func(m domain.Member) string { return m.MemberSince.String() },
-			set: func(m *domain.Member, s string) (err error) { m.MemberSince, err = parseDate(s); return err }},
-		{key: "status", fr: "statut", en: "status", aliases: nil,
-			get: func(m domain.Member) string { return string(m.Status) },
-			set: func(m *domain.Member, s string) (err error) { m.Status, err = parseStatus(s); return err }},
-		col("notes", "notes", "notes", []string{"remarques", "commentaires", "comments"}, func(m *domain.Member) *string { return &m.Notes }),
-	}
-}
-
-// NewMemberWriter starts a members CSV in lang ("fr" or "en"). Its columns
-// are the ones ReadMembers reads, so an export can be edited and imported.
-func NewMemberWriter(w io.Writer, lang string) (*Writer[domain.Member], error) {
-	return newWriter(w, lang, memberColumns())
-}
 
 // ReadMembers reads a members CSV and returns the members normalised and
 // validated against today. A member without an id gets a new one; one with
@@ -173,6 +125,17 @@ func init() {
 	add(domain.Mutual, "mutuelle", "mutual")
 	add(domain.NonProfit, "OBNL", "OSBL", "organisme à but non lucratif", "organisme sans but lucratif", "non-profit", "nonprofit", "NPO")
 	add(domain.Federation, "fédération", "federation", "fédération de coopératives")
+	// What the exports write, in both languages, reads back.
+	for _, lf := range domain.LegalForms() {
+		for _, loc := range []*locales.Localizer{fr, en} {
+			legalFormNames[domain.Fold(loc.LegalForm(lf))] = lf
+		}
+	}
+	for _, st := range domain.MemberStatuses() {
+		for _, loc := range []*locales.Localizer{fr, en} {
+			statusNames[domain.Fold(loc.MemberStatus(st))] = st
+		}
+	}
 }
 
 func parseLegalForm(s string) (domain.LegalForm, error) {
@@ -209,7 +172,7 @@ func parseRegion(s string) (string, error) {
 
 func parseServices(s string) ([]string, error) {
 	var out []string
-	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '|' || r == ',' || r == ';' }) {
+	for _, part := range splitList(s) {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 )
 
 var today = domain.NewDate(2025, 6, 16)
@@ -80,7 +81,7 @@ func TestReadReportsEveryLine(t *testing.T) {
 func TestReadHeaderProblems(t *testing.T) {
 	tests := map[string]string{
 		"":                          "empty file",
-		"nom;région;municipalité\n": `missing column "forme_juridique"`,
+		"nom;région;municipalité\n": `missing column "Forme juridique" (Legal form)`,
 		"nom;forme_juridique;région;municipalité;couleur\n": `column "couleur": unknown column`,
 		"nom;forme_juridique;région;municipalité;name\n":    "column given twice",
 		"nom;forme_juridique;région;;municipalité\n":        "column 4 has no name",
@@ -115,7 +116,7 @@ func TestMembersRoundTrip(t *testing.T) {
 	}
 	for _, lang := range []string{"fr", "en"} {
 		var buf bytes.Buffer
-		w, err := NewMemberWriter(&buf, lang)
+		w, err := NewMemberWriter(&buf, NewNames(locales.New(lang)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,41 +145,104 @@ func TestMembersRoundTrip(t *testing.T) {
 	}
 }
 
-func TestVisitAndFollowUpWriters(t *testing.T) {
-	var buf bytes.Buffer
-	w, err := NewVisitWriter(&buf, "fr")
-	if err != nil {
-		t.Fatal(err)
+// memory is a Source of a few records, as a store or the server gives them.
+type memory struct {
+	members   []domain.Member
+	visits    []domain.Visit
+	followUps []domain.FollowUp
+	coords    []domain.Coordinator
+	services  []domain.Service
+}
+
+func each[T any](vs []T, fn func(T) error) error {
+	for _, v := range vs {
+		if err := fn(v); err != nil {
+			return err
+		}
 	}
-	v := VisitRow{Visit: domain.Visit{ID: "v1", Date: today, MemberID: "m1", DurationMinutes: 90, Mode: domain.Video,
-		ServicesDiscussed: []string{"hr", "legal"}, Notes: "Été; « chaud »"}, MemberName: "Coop Île", Region: "11", CoordinatorName: "Ana"}
-	if err := w.Write(v); err != nil {
-		t.Fatal(err)
+	return nil
+}
+
+func (m memory) EachMember(fn func(domain.Member) error) error     { return each(m.members, fn) }
+func (m memory) EachVisit(fn func(domain.Visit) error) error       { return each(m.visits, fn) }
+func (m memory) EachFollowUp(fn func(domain.FollowUp) error) error { return each(m.followUps, fn) }
+func (m memory) Coordinators() ([]domain.Coordinator, error)       { return m.coords, nil }
+func (m memory) Services() ([]domain.Service, error)               { return m.services, nil }
+
+func sample() memory {
+	return memory{
+		members: []domain.Member{{ID: "m1", Name: "Coop Île", Municipality: "Cap-aux-Meules", Region: "11",
+			LegalForm: domain.SolidarityCoop, Status: domain.MemberActive, Services: []string{"hr"}}},
+		visits: []domain.Visit{{ID: "v1", Date: today, MemberID: "m1", CoordinatorID: "k1", DurationMinutes: 90, Mode: domain.OnSite,
+			ServicesDiscussed: []string{"hr", "legal"}, Notes: "Été; « chaud »", NextVisit: domain.NewDate(2025, 9, 1)}},
+		followUps: []domain.FollowUp{{ID: "f1", MemberID: "m1", VisitID: "v1", ServiceID: "legal", Description: "-5 % de frais",
+			Due: today, Status: domain.FollowUpOpen, AssignedTo: "Ana"}},
+		coords: []domain.Coordinator{{ID: "k1", Name: "Ana Tremblay"}},
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
+}
+
+func TestExports(t *testing.T) {
+	tests := []struct {
+		kind Kind
+		lang string
+		want string
+	}{
+		{Visits, "fr", "\ufeffDate de la visite;Membre;Municipalité;Région;Personne coordonnatrice;Mode de visite;Durée (minutes);" +
+			"Personnes rencontrées;Services abordés;Notes;Besoins relevés;Prochaine visite;Identifiant du membre;" +
+			"Identifiant de la personne coordonnatrice;Identifiant\r\n" +
+			"2025-06-16;Coop Île;Cap-aux-Meules;11 - Gaspésie–Îles-de-la-Madeleine;Ana Tremblay;Sur place;90;;" +
+			"Ressources humaines, Services juridiques;\"Été; « chaud »\";;2025-09-01;m1;k1;v1\r\n"},
+		{Visits, "en", "\ufeffVisit date,Member,Municipality,Region,Coordinator,Visit mode,Duration (minutes)," +
+			"People met,Services discussed,Notes,Needs identified,Next visit,Member identifier,Coordinator identifier,Identifier\r\n" +
+			"2025-06-16,Coop Île,Cap-aux-Meules,11 - Gaspésie–Îles-de-la-Madeleine,Ana Tremblay,On site,90,," +
+			"\"Human resources, Legal services\",Été; « chaud »,,2025-09-01,m1,k1,v1\r\n"},
+		{FollowUps, "en", "\ufeffDue date,Member,Municipality,Region,Service,Description,Status,Assigned to," +
+			"Member identifier,Visit identifier,Identifier\r\n" +
+			"2025-06-16,Coop Île,Cap-aux-Meules,11 - Gaspésie–Îles-de-la-Madeleine,Legal services,'-5 % de frais,To do,Ana,m1,v1,f1\r\n"},
 	}
-	want := "\ufeffid;date;membre_id;membre;région;coordonnateur_id;coordonnateur;durée_minutes;mode;personnes_rencontrées;services_abordés;notes;besoins;prochaine_visite\r\n" +
-		"v1;2025-06-16;m1;Coop Île;11;;Ana;90;video;;hr|legal;\"Été; « chaud »\";;\r\n"
-	if buf.String() != want {
-		t.Errorf("visits CSV:\n%q\nwant\n%q", buf.String(), want)
+	for _, tt := range tests {
+		t.Run(string(tt.kind)+"-"+tt.lang, func(t *testing.T) {
+			var buf bytes.Buffer
+			n, err := Export(&buf, tt.kind, locales.New(tt.lang), sample())
+			if err != nil || n != 1 {
+				t.Fatalf("Export = %d, %v", n, err)
+			}
+			if buf.String() != tt.want {
+				t.Errorf("CSV:\n%q\nwant\n%q", buf.String(), tt.want)
+			}
+		})
 	}
-	buf.Reset()
-	fw, err := NewFollowUpWriter(&buf, "en")
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestMembersExportReadsBack: the members export, with its localised
+// labels and "11 - Gaspésie…" regions, is a valid import.
+func TestMembersExportReadsBack(t *testing.T) {
+	for _, lang := range []string{"fr", "en"} {
+		var buf bytes.Buffer
+		src := sample()
+		src.members[0].ID = domain.NewID()
+		if _, err := Export(&buf, Members, locales.New(lang), src); err != nil {
+			t.Fatal(err)
+		}
+		back, err := ReadMembers(&buf, today)
+		if err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		if !reflect.DeepEqual(back, src.members) {
+			t.Errorf("%s: read back %+v, want %+v", lang, back, src.members)
+		}
 	}
-	f := FollowUpRow{FollowUp: domain.FollowUp{ID: "f1", MemberID: "m1", ServiceID: "legal", Description: "-5 % de frais",
-		Due: today, Status: domain.FollowUpOpen}, MemberName: "Coop", Region: "09"}
-	if err := fw.Write(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	want = "\ufeffid,member_id,member,region,visit_id,service,description,due,status,assigned_to\r\n" +
-		"f1,m1,Coop,09,,legal,'-5 % de frais,2025-06-16,open,\r\n"
-	if buf.String() != want {
-		t.Errorf("follow-ups CSV:\n%q\nwant\n%q", buf.String(), want)
+}
+
+// TestHeadersAreUnambiguous: no header a file may use names two columns.
+func TestHeadersAreUnambiguous(t *testing.T) {
+	seen := map[string]string{}
+	for _, c := range memberColumns() {
+		for _, h := range c.headers() {
+			if other, ok := seen[headerKey(h)]; ok && other != c.key {
+				t.Errorf("header %q names both %s and %s", h, other, c.key)
+			}
+			seen[headerKey(h)] = c.key
+		}
 	}
 }

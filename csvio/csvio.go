@@ -1,10 +1,16 @@
-// Package csvio reads members from CSV files as people make them (Excel or
-// LibreOffice, French or English headers, comma or semicolon, with or
-// without a byte-order mark) and writes members, visits and follow-ups as
-// CSV that both open with accents intact (UTF-8 with a byte-order mark).
+// Package csvio is the one home of Terrain's CSV files: every export (the
+// app's Settings, `terrain export`, `terrain-central export`) and the
+// members import of `terrain-central members import`. It holds the
+// encoding (UTF-8 with a byte-order mark, the list separator of the
+// language, CRLF line ends, formula neutralisation), the column set of
+// each kind of row, and the lookups that turn ids into names. The app and
+// the CLI write the same bytes for the same data and language.
 //
-// Reading is all or nothing: every faulty line is reported with its line
-// number, and no member is returned unless all are good.
+// It reads members from CSV files as people make them (Excel or
+// LibreOffice, French or English headers, comma or semicolon, with or
+// without a byte-order mark). Reading is all or nothing: every faulty line
+// is reported with its line number, and no member is returned unless all
+// are good. docs/csv.md describes the columns.
 package csvio
 
 import (
@@ -18,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 )
 
 // bom is the UTF-8 byte-order mark: Excel needs it to read UTF-8.
@@ -63,12 +70,13 @@ func (e *Error) Error() string {
 // ErrNotCSV is returned (in an *Error) for a file that is not UTF-8 text.
 var ErrNotCSV = errors.New("not a UTF-8 CSV file")
 
-// column describes one column of a kind of row.
+// column is one column of a kind of row: how it is named in a file and how
+// its cell is written and, for what can be imported, read.
 type column[T any] struct {
-	key     string   // the JSON field name
-	fr, en  string   // header written on export
-	aliases []string // other accepted headers, folded
-	get     func(T) string
+	key     string   // stable name, the record's JSON field; accepted as a header
+	label   string   // locales message id of the header an export writes
+	aliases []string // other accepted headers: older exports, usual spellings
+	get     func(*Names, T) string
 	set     func(*T, string) error
 }
 
@@ -172,7 +180,7 @@ func mapHeader[T any](header []string, cols []column[T], required []string) ([]*
 	byName := map[string]*column[T]{}
 	for i := range cols {
 		c := &cols[i]
-		for _, n := range append([]string{c.key, c.fr, c.en}, c.aliases...) {
+		for _, n := range c.headers() {
 			byName[headerKey(n)] = c
 		}
 	}
@@ -197,7 +205,7 @@ func mapHeader[T any](header []string, cols []column[T], required []string) ([]*
 		if !seen[r] {
 			for _, c := range cols {
 				if c.key == r {
-					errs = append(errs, LineError{Line: 1, Message: fmt.Sprintf("missing column %q (%s)", c.fr, c.en)})
+					errs = append(errs, LineError{Line: 1, Message: fmt.Sprintf("missing column %q (%s)", c.header(fr), c.header(en))})
 				}
 			}
 		}
@@ -208,7 +216,7 @@ func mapHeader[T any](header []string, cols []column[T], required []string) ([]*
 func knownColumns[T any](cols []column[T]) string {
 	names := make([]string, len(cols))
 	for i, c := range cols {
-		names[i] = c.fr + " / " + c.en
+		names[i] = c.header(fr) + " / " + c.header(en)
 	}
 	return strings.Join(names, ", ")
 }
@@ -233,44 +241,63 @@ func unescapeCell(s string) string {
 	return s
 }
 
-// Writer writes rows of one kind as CSV for spreadsheets.
-type Writer[T any] struct {
-	cw   *csv.Writer
-	bw   *bufio.Writer
-	cols []column[T]
-	row  []string
+// The header languages, loaded once: an import accepts both.
+var (
+	fr = locales.New(locales.French)
+	en = locales.New(locales.English)
+)
+
+// header is the column's name in loc's language.
+func (c *column[T]) header(loc *locales.Localizer) string { return loc.T(c.label) }
+
+// headers lists every name a file may give the column.
+func (c *column[T]) headers() []string {
+	return append([]string{c.key, c.header(fr), c.header(en)}, c.aliases...)
 }
 
-// newWriter writes the byte-order mark and the header. French files use
-// ';', which French spreadsheets expect; English ones ','.
-func newWriter[T any](w io.Writer, lang string, cols []column[T]) (*Writer[T], error) {
+// Separator is the list separator of a CSV file in lang: a semicolon in
+// French, where the comma is the decimal mark and French spreadsheets split
+// on ';', a comma in English, which English spreadsheets split on.
+func Separator(lang string) rune {
+	if lang == locales.English {
+		return ','
+	}
+	return ';'
+}
+
+// Writer writes rows of one kind as CSV for spreadsheets.
+type Writer[T any] struct {
+	cw    *csv.Writer
+	bw    *bufio.Writer
+	names *Names
+	cols  []column[T]
+	row   []string
+}
+
+// newWriter writes the byte-order mark and the header in the names'
+// language.
+func newWriter[T any](w io.Writer, names *Names, cols []column[T]) (*Writer[T], error) {
 	bw := bufio.NewWriter(w)
 	if _, err := bw.WriteString(bom); err != nil {
 		return nil, fmt.Errorf("write csv: %w", err)
 	}
 	cw := csv.NewWriter(bw)
 	cw.UseCRLF = true // what Excel writes and expects
-	cw.Comma = ';'
-	if lang == "en" {
-		cw.Comma = ','
-	}
+	cw.Comma = Separator(names.loc.Lang())
 	header := make([]string, len(cols))
-	for i, c := range cols {
-		header[i] = c.fr
-		if lang == "en" {
-			header[i] = c.en
-		}
+	for i := range cols {
+		header[i] = cols[i].header(names.loc)
 	}
 	if err := cw.Write(header); err != nil {
 		return nil, fmt.Errorf("write csv: %w", err)
 	}
-	return &Writer[T]{cw: cw, bw: bw, cols: cols, row: make([]string, len(cols))}, nil
+	return &Writer[T]{cw: cw, bw: bw, names: names, cols: cols, row: make([]string, len(cols))}, nil
 }
 
 // Write adds one row.
 func (w *Writer[T]) Write(v T) error {
 	for i, c := range w.cols {
-		w.row[i] = escapeCell(c.get(v))
+		w.row[i] = escapeCell(c.get(w.names, v))
 	}
 	if err := w.cw.Write(w.row); err != nil {
 		return fmt.Errorf("write csv: %w", err)

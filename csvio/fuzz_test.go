@@ -14,6 +14,7 @@ import (
 	"leconsortium.coop/terrain/central"
 	"leconsortium.coop/terrain/central/badgerdb"
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/locales"
 )
 
 // FuzzReadMembers feeds `terrain-central members import` arbitrary files:
@@ -78,7 +79,7 @@ func FuzzReadMembers(f *testing.F) {
 		}
 		for _, lang := range []string{"fr", "en"} {
 			var buf bytes.Buffer
-			w, err := NewMemberWriter(&buf, lang)
+			w, err := NewMemberWriter(&buf, NewNames(locales.New(lang)))
 			if err != nil {
 				t.Fatal(err)
 			}
