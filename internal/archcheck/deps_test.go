@@ -35,23 +35,28 @@ var allowed = map[string][]string{
 	"demo":          {"domain"},
 	"sync/protocol": {"domain", "hlc"},
 
+	// Documents for people: the one CSV format of every export and import,
+	// and the PDF reports. Both the laptop and the server use them.
+	"csvio":       {"domain", "locales"},
+	"report/font": {},
+	"report":      {"domain", "locales", "report/font"},
+
 	// The laptop.
 	"store":       {"domain", "hlc", "sync/protocol"},
 	"sync/client": {"domain", "hlc", "locales", "sync/protocol"},
 	"sync/engine": {"domain", "hlc", "locales", "store", "sync/client", "sync/protocol"},
 	"sync/sim":    {},
-	"app":         {"demo", "domain", "hlc", "locales", "store", "sync/engine", "sync/protocol"},
-	"cli":         {"central/csvio", "domain", "locales", "store", "sync/engine", "sync/protocol"},
+	"app":         {"csvio", "demo", "domain", "hlc", "locales", "report", "store", "sync/engine", "sync/protocol"},
+	"cli":         {"csvio", "domain", "locales", "store", "sync/engine", "sync/protocol"},
 	".":           {"app", "cli", "locales", "store", "sync/engine"},
 
 	// The central service.
 	"central/internal/jsonscan": {"hlc", "sync/protocol"},
-	"central/csvio":             {"domain", "locales"},
 	"central":                   {"central/internal/jsonscan", "domain", "hlc", "locales", "sync/protocol"},
 	"central/badgerdb":          {"central", "central/internal/jsonscan", "domain", "hlc", "sync/protocol"},
 	"central/postgres":          {"central", "central/internal/jsonscan", "domain", "hlc", "sync/protocol"},
 	"central/contract":          {"central", "central/internal/jsonscan", "domain", "hlc", "sync/protocol"},
-	"cmd/terrain-central":       {"central", "central/badgerdb", "central/csvio", "central/postgres", "demo", "domain", "hlc", "locales", "sync/protocol"},
+	"cmd/terrain-central":       {"central", "central/badgerdb", "csvio", "central/postgres", "demo", "domain", "hlc", "locales", "sync/protocol"},
 	"cmd/terrain-load":          {"central", "central/badgerdb", "central/postgres", "demo", "domain", "hlc", "sync/protocol"},
 
 	// Tools that measure or draw; nothing imports them.
