@@ -88,6 +88,9 @@ func (u *UI) newMembersScreen() *membersScreen {
 	m.service = newFilter(serviceNames, m.refresh)
 
 	m.count = widget.NewLabel("")
+	// The no-match message names the coordinator's regions: it wraps
+	// rather than widen the window.
+	m.count.Wrapping = fyne.TextWrapWord
 	m.columns = &columns{weights: memberColumns, fixed: []float32{0, 0, 0, m.dateWidth()}}
 	m.list = newMemberList(u,
 		func() int { return len(m.rows) },

@@ -64,8 +64,10 @@ func (u *UI) applyScreen() {
 	case screenMembersLight:
 		// As the coordinator would: Settings open, light chosen, then back
 		// to the list (the switch used to leave it unreadable).
+		// Not saved: the screenshot must not change the theme of the
+		// next run (Fyne's preferences are per user, not per profile).
 		m.tabs.SelectIndex(tabSettings)
-		u.setTheme(themeLight)
+		applyTheme(u.app, themeLight)
 		u.nav.tab = tabMembers
 		m.rebuild()
 	case screenShortcuts:

@@ -100,6 +100,25 @@ wait_for_window() {
 	return 1
 }
 
+# Waits until the app logs that its main screen is up (creating and
+# seeding a demo profile takes a while on a busy machine: the window shows
+# first, empty).
+wait_for_ready() {
+	local deadline=$((SECONDS + window_timeout))
+	while ((SECONDS < deadline)); do
+		grep -q 'main window ready' "$work/app.log" 2>/dev/null && return 0
+		if ! kill -0 "$app_pid" 2>/dev/null; then
+			cat "$work/app.log" >&2
+			echo "screenshots: the app exited before its main screen" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+	cat "$work/app.log" >&2
+	echo "screenshots: no main screen after ${window_timeout}s" >&2
+	return 1
+}
+
 echo "screenshots: building the app"
 go build -tags "${APP_TAGS:-migrated_fynedo}" -o "$work/terrain" .
 mkdir -p "$out_dir"
@@ -119,6 +138,7 @@ for geometry in "${sizes[@]}"; do
 				"$work/terrain" >"$work/app.log" 2>&1 &
 			app_pid=$!
 			wait_for_window
+			wait_for_ready
 			sleep "$settle"
 			file="$out_dir/$lang-$screen$suffix.png"
 			import -display ":$display" -window root "$file"
