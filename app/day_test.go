@@ -580,6 +580,11 @@ func TestLanguageSwitchKeepsSearchAndRegionsFirst(t *testing.T) {
 	if n := len(u.members.region.Options); n >= 1+len(domain.Regions()) {
 		t.Errorf("the region filter lists %d options for a coordinator of %d regions", n, len(me.Regions))
 	}
+	// « Autres régions… » is not a filter: it brings the other regions.
+	u.members.region.SetSelectedIndex(len(u.members.region.Options) - 1)
+	if n := len(u.members.region.Options); n != 1+len(domain.Regions()) || u.members.region.SelectedIndex() != 0 {
+		t.Errorf("after « Autres régions… »: %d options, selected %q", n, u.members.region.Selected)
+	}
 	u.members.region.SetSelectedIndex(1)
 	u.members.legalForm.SetSelectedIndex(1)
 	test.Type(u.members.search, "co")
