@@ -132,8 +132,11 @@ for geometry in "${sizes[@]}"; do
 		for screen in "${screens[@]}"; do
 			profile="$work/profile-$geometry-$lang-$screen"
 			# The binary lives under the temp dir, so Fyne looks for
-			# FyneApp.toml in the working directory: the repo root.
-			DISPLAY=":$display" TERRAIN_LANG="$lang" TERRAIN_PROFILE="$profile" \
+			# FyneApp.toml in the working directory: the repo root. Fyne's
+			# preferences (theme, language) are per user: each shot gets
+			# its own, so that it neither reads the developer's nor leaves
+			# any behind.
+			DISPLAY=":$display" XDG_CONFIG_HOME="$profile.config" TERRAIN_LANG="$lang" TERRAIN_PROFILE="$profile" \
 				TERRAIN_PASSPHRASE=demo-passphrase TERRAIN_DEMO=1 TERRAIN_SCREEN="$screen" TERRAIN_WINDOW_SIZE="$geometry" \
 				"$work/terrain" >"$work/app.log" 2>&1 &
 			app_pid=$!
