@@ -21,6 +21,7 @@ import (
 
 	"leconsortium.coop/terrain/app"
 	"leconsortium.coop/terrain/cli"
+	_ "leconsortium.coop/terrain/internal/clocale" // before Fyne reads the locale
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/engine"
 )

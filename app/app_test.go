@@ -59,7 +59,13 @@ func TestSearchNarrowsList(t *testing.T) {
 	if len(m.rows) != 0 {
 		t.Fatalf("nonsense search kept %d rows", len(m.rows))
 	}
-	if want := u.loc.T("members.no_match", map[string]any{"Query": "zzzz-aucun-membre"}); m.count.Text != want {
+	me, _ := u.st.Me()
+	var names []string
+	for _, c := range me.Regions {
+		names = append(names, u.loc.Region(c))
+	}
+	if want := u.loc.T("members.no_match_regions", map[string]any{"Query": "zzzz-aucun-membre",
+		"Regions": strings.Join(names, ", ")}); m.count.Text != want {
 		t.Errorf("no-match message %q, want %q", m.count.Text, want)
 	}
 }
@@ -67,7 +73,7 @@ func TestSearchNarrowsList(t *testing.T) {
 func TestFiltersNarrowList(t *testing.T) {
 	u, _ := startUI(t, "en")
 	m := u.members
-	m.region.SetSelectedIndex(9) // 09 Côte-Nord
+	m.region.SetSelectedIndex(slices.Index(m.regionCodes, "09")) // Côte-Nord
 	if len(m.rows) == 0 {
 		t.Fatal("no member in Côte-Nord in the demo data")
 	}

@@ -132,8 +132,15 @@ func (s *conflictsScreen) conflictBlock(c store.Conflict, names map[string]strin
 	// Text can be merged by hand; other values are picked.
 	var a, b string
 	if json.Unmarshal(c.Winner.Value, &a) == nil && json.Unmarshal(c.Loser.Value, &b) == nil {
-		merged := u.newMultiLineEntry(3)
-		merged.SetText(strings.TrimSpace(a + "\n" + b))
+		// Running text starts as both versions, one under the other; a
+		// phone number, an address or a name would be invalid that way,
+		// so it starts as the kept value, to be corrected on one line.
+		merged := u.newEntry()
+		merged.SetText(a)
+		if freeText(c.Field) {
+			merged = u.newMultiLineEntry(3)
+			merged.SetText(strings.TrimSpace(a + "\n" + b))
+		}
 		save := widget.NewButton(loc.T("conflicts.save_merge"), func() {
 			value, _ := json.Marshal(merged.Text)
 			act(value)
@@ -143,6 +150,15 @@ func (s *conflictsScreen) conflictBlock(c store.Conflict, names map[string]strin
 	}
 	box.Add(msg)
 	return box
+}
+
+// freeText tells the fields of running text, which a merge may join.
+func freeText(field string) bool {
+	switch field {
+	case "notes", "needs", "people_met":
+		return true
+	}
+	return false
 }
 
 // who says who wrote a value and when.
@@ -158,7 +174,7 @@ func (s *conflictsScreen) who(v store.ConflictSide) string {
 	if v.HLC == 0 {
 		return by
 	}
-	return loc.T("conflicts.when", map[string]any{"Who": by, "Date": loc.Date(domain.DateOf(v.HLC.Time()))})
+	return loc.T("conflicts.when", map[string]any{"Who": by, "Date": loc.DateTime(v.HLC.Time())})
 }
 
 func (s *conflictsScreen) quarantineBlock(q store.Quarantined, names map[string]string) fyne.CanvasObject {
@@ -169,7 +185,7 @@ func (s *conflictsScreen) quarantineBlock(q store.Quarantined, names map[string]
 	title.Wrapping = fyne.TextWrapWord
 	box := container.NewVBox(title)
 	if !q.At.IsZero() {
-		box.Add(widget.NewLabel(loc.T("conflicts.refused_on", map[string]any{"Date": loc.Date(domain.DateOf(q.At))})))
+		box.Add(widget.NewLabel(loc.T("conflicts.refused_on", map[string]any{"Date": loc.DateTime(q.At)})))
 	}
 	reason := loc.T("conflicts.reason.other")
 	if id := "conflicts.reason." + q.Code; locales.Has(id) {

@@ -61,7 +61,7 @@ func TestConflictsSideBySide(t *testing.T) {
 	for _, want := range []string{
 		tr("fr", "conflicts.title", map[string]any{"N": 2}),
 		"418 555-0177", m.Phone, "Nouvelle adresse de livraison",
-		tr("fr", "conflicts.when", map[string]any{"Who": tr("fr", "conflicts.by_this_device"), "Date": u.loc.Date(domain.DateOf(stamp.Time()))}),
+		tr("fr", "conflicts.when", map[string]any{"Who": tr("fr", "conflicts.by_this_device"), "Date": u.loc.DateTime(stamp.Time())}),
 		tr("fr", "conflicts.kind.member") + " · " + m.Name + " · " + tr("fr", "field.phone"),
 	} {
 		if !hasText(w, want) {
@@ -83,7 +83,7 @@ func TestConflictsSideBySide(t *testing.T) {
 	var merges []*entry
 	var takes []*widget.Button
 	for _, o := range visible(w) {
-		if e, ok := o.(*entry); ok && e.MultiLine {
+		if e, ok := o.(*entry); ok {
 			merges = append(merges, e)
 		}
 		if b, ok := o.(*widget.Button); ok && b.Text == tr("fr", "conflicts.take") {

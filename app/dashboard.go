@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"image/color"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -29,6 +30,9 @@ type dashboardScreen struct {
 	u     *UI
 	box   *fyne.Container
 	loads int
+	// allRegions shows every region, not only the coordinator's own and
+	// those with visits.
+	allRegions bool
 }
 
 // dashboardData is everything the dashboard shows, read in one go.
@@ -106,11 +110,29 @@ func (s *dashboardScreen) build(d dashboardData) fyne.CanvasObject {
 	monthCard := section(loc.T("dashboard.per_month"), loc.N("dashboard.visits_total", d.counts.Total),
 		s.columnChart(months))
 
+	// A coordinator of four regions sees those four; the others come on
+	// demand (13 regions at zero said nothing).
+	mine, _ := u.myRegions()
 	var regions []bar
+	hidden := 0
 	for _, r := range domain.Regions() {
-		regions = append(regions, bar{label: loc.Region(r.Code), value: d.counts.ByRegion[r.Code]})
+		n := d.counts.ByRegion[r.Code]
+		if !s.allRegions && len(mine) > 0 && !slices.Contains(mine, r.Code) {
+			hidden++
+			continue
+		}
+		regions = append(regions, bar{label: loc.Region(r.Code), value: n})
 	}
-	regionCard := section(loc.T("dashboard.per_region"), loc.T("dashboard.last_12_months"), s.rowChart(regions))
+	var regionBody fyne.CanvasObject = s.rowChart(regions)
+	if hidden > 0 {
+		more := widget.NewButton(loc.N("dashboard.other_regions", hidden), func() {
+			s.allRegions = true
+			s.refresh()
+		})
+		more.Importance = widget.LowImportance
+		regionBody = container.NewVBox(regionBody, container.NewHBox(more))
+	}
+	regionCard := section(loc.T("dashboard.per_region"), loc.T("dashboard.last_12_months"), regionBody)
 
 	notVisited := container.NewVBox()
 	for i, m := range d.notVisited {

@@ -118,13 +118,14 @@ func TestStatusBarWithRealEngine(t *testing.T) {
 	test.Tap(s().action)
 	settle(func() bool { return s().pending.Text == tr("fr", "status.pending_none") && !u.syncState.Syncing })
 
-	// The server goes away: the failure is said, never dressed as success.
+	// The server goes away: from here, that is being offline, said
+	// calmly (issue 13), and never dressed as success.
 	last := u.syncState.LastSuccess
 	web.CloseClientConnections()
 	web.Close()
 	test.Tap(s().action)
 	settle(func() bool { return u.syncState.LastError != nil && !u.syncState.Syncing })
-	want := tr("fr", "status.failed", map[string]any{"Reason": u.syncErrorText(u.syncState.LastError)})
+	want := tr("fr", "status.offline_calm")
 	if !s().errText.Visible() || s().errText.Text != want {
 		t.Errorf("failure shown as %q, want %q", s().errText.Text, want)
 	}

@@ -2,13 +2,16 @@ package app
 
 import (
 	"errors"
+	"image/color"
 	"math"
 	"unicode"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"leconsortium.coop/terrain/locales"
@@ -35,22 +38,29 @@ func (u *UI) showFirstRun() {
 
 func (fr *firstRun) show() {
 	var page fyne.CanvasObject
+	var focus fyne.Focusable
+	fr.u.enter = nil
 	switch fr.step {
 	case 0:
 		page = fr.languagePage()
 	case 1:
-		page = fr.passphrasePage()
+		page, focus = fr.passphrasePage()
 	default:
-		page = fr.startPage()
+		page, focus = fr.startPage()
 	}
 	fr.u.win.SetContent(page)
+	// Focused once on the canvas: before, Fyne refuses (and logs
+	// « Failed to focus object »).
+	if focus != nil {
+		fr.u.win.Canvas().Focus(focus)
+	}
 }
 
-// steps says where the coordinator is: "Étape 2 sur 3".
+// steps says where the coordinator is: "Étape 2 sur 3", in the text
+// colour (the low-importance grey nearly vanished on the dark theme).
 func (fr *firstRun) steps() *widget.Label {
-	l := widget.NewLabel(fr.u.loc.T("firstrun.step", map[string]any{"Step": fr.step + 1, "Steps": 3}))
-	l.Importance = widget.LowImportance
-	return l
+	return widget.NewLabelWithStyle(fr.u.loc.T("firstrun.step", map[string]any{"Step": fr.step + 1, "Steps": 3}),
+		fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
 }
 
 func (fr *firstRun) languagePage() fyne.CanvasObject {
@@ -71,13 +81,16 @@ func (fr *firstRun) languagePage() fyne.CanvasObject {
 			}
 		}
 	}
-	next := widget.NewButton(u.loc.T("firstrun.next"), func() {
+	advance := func() {
 		// Saved even when the preselected language is kept.
 		u.app.Preferences().SetString(langPreference, u.loc.Lang())
 		fr.step = 1
 		fr.show()
-	})
+	}
+	next := widget.NewButton(u.loc.T("firstrun.next"), advance)
 	next.Importance = widget.HighImportance
+	// Nothing to type on this page: Enter is « Continuer ».
+	u.enter = advance
 	box := container.NewVBox(
 		heading(u.loc.T("firstrun.welcome")),
 		fr.steps(),
@@ -89,19 +102,18 @@ func (fr *firstRun) languagePage() fyne.CanvasObject {
 	return centered(box, 520)
 }
 
-func (fr *firstRun) passphrasePage() fyne.CanvasObject {
+func (fr *firstRun) passphrasePage() (fyne.CanvasObject, fyne.Focusable) {
 	u := fr.u
 	pass, again := u.newPasswordEntry(), u.newPasswordEntry()
 	pass.SetText(fr.pass)
 	again.SetText(fr.again)
-	strength := widget.NewProgressBar()
-	strength.TextFormatter = func() string { return "" }
+	strength := newStrengthMeter()
 	hint := widget.NewLabel("")
 	hint.Wrapping = fyne.TextWrapWord
 	msg := newMessage()
 	showStrength := func() {
 		level := passphraseStrength(pass.Text)
-		strength.SetValue(float64(level) / 4)
+		strength.set(level)
 		hint.SetText(u.loc.T("firstrun.strength", map[string]any{
 			"Level": u.loc.T(strengthIDs[level]),
 			"Min":   MinPassphrase,
@@ -143,13 +155,12 @@ func (fr *firstRun) passphrasePage() fyne.CanvasObject {
 		msg,
 		container.NewHBox(back, layout.NewSpacer(), cont),
 	)
-	defer u.win.Canvas().Focus(pass)
-	return centered(box, 520)
+	return centered(box, 520), pass
 }
 
 // startPage offers the two ways to begin: sign in to the central service,
 // or look around with the demo data.
-func (fr *firstRun) startPage() fyne.CanvasObject {
+func (fr *firstRun) startPage() (fyne.CanvasObject, fyne.Focusable) {
 	u := fr.u
 	server, email, password := u.newEntry(), u.newEntry(), u.newPasswordEntry()
 	server.SetPlaceHolder(u.loc.T("settings.server_placeholder"))
@@ -157,7 +168,9 @@ func (fr *firstRun) startPage() fyne.CanvasObject {
 	email.SetText(fr.email)
 	server.OnChanged = func(s string) { fr.server = s }
 	email.OnChanged = func(s string) { fr.email = s }
-	msg := newMessage()
+	// Each card says its own errors: a refused password shows under the
+	// sign-in form, not under the demo card.
+	msg, demoMsg := newMessage(), newMessage()
 	busy := widget.NewProgressBarInfinite()
 	busy.Hide()
 	busy.Stop()
@@ -182,6 +195,10 @@ func (fr *firstRun) startPage() fyne.CanvasObject {
 		setBusy(false)
 		msg.SetText(u.syncErrorText(err))
 	}
+	demoFailed := func(err error) {
+		setBusy(false)
+		demoMsg.SetText(u.errorText(err))
+	}
 	signIn = widget.NewButton(u.loc.T("settings.sign_in"), func() {
 		if server.Text == "" || email.Text == "" || password.Text == "" {
 			msg.SetText(u.loc.T("settings.sign_in_incomplete"))
@@ -195,8 +212,9 @@ func (fr *firstRun) startPage() fyne.CanvasObject {
 	password.OnSubmitted = func(string) { signIn.OnTapped() }
 	useDemo = widget.NewButton(u.loc.T("firstrun.use_demo"), func() {
 		msg.SetText("")
+		demoMsg.SetText("")
 		setBusy(true)
-		u.createDemo([]byte(fr.pass), failed)
+		u.createDemo([]byte(fr.pass), demoFailed)
 	})
 
 	signInBox := container.NewVBox(
@@ -206,11 +224,13 @@ func (fr *firstRun) startPage() fyne.CanvasObject {
 			widget.NewFormItem(u.loc.T("settings.password"), password),
 		),
 		container.NewHBox(layout.NewSpacer(), signIn),
+		busy,
+		msg,
 	)
 	if u.cfg.NewSyncer == nil {
 		signInBox = container.NewVBox(wrapped(u.loc.T("status.no_server")))
 	}
-	demoBox := container.NewVBox(wrapped(u.loc.T("firstrun.demo_hint")), container.NewHBox(layout.NewSpacer(), useDemo))
+	demoBox := container.NewVBox(wrapped(u.loc.T("firstrun.demo_hint")), container.NewHBox(layout.NewSpacer(), useDemo), demoMsg)
 	back := widget.NewButton(u.loc.T("firstrun.back"), func() { fr.step = 1; fr.show() })
 	if u.st != nil {
 		back.Disable() // the profile exists now: its passphrase is set
@@ -220,14 +240,13 @@ func (fr *firstRun) startPage() fyne.CanvasObject {
 		fr.steps(),
 		section(u.loc.T("firstrun.sign_in_title"), "", signInBox),
 		section(u.loc.T("firstrun.demo_title"), "", demoBox),
-		busy,
-		msg,
 		container.NewHBox(back),
 	)
+	var first fyne.Focusable
 	if u.cfg.NewSyncer != nil {
-		defer u.win.Canvas().Focus(server)
+		first = server
 	}
-	return container.NewVScroll(centered(box, 560))
+	return container.NewVScroll(centered(box, 560)), first
 }
 
 // strengthIDs name the levels passphraseStrength returns.
@@ -282,4 +301,72 @@ func passphraseStrength(p string) int {
 		return 3
 	}
 	return 4
+}
+
+// strengthMeter shows a passphrase's strength as four segments: none
+// filled while it is too short, then one to four in the level's colour.
+// (Fyne's progress bar drew its full-width track, which read as « full »
+// at « trop courte ».)
+type strengthMeter struct {
+	widget.BaseWidget
+	level int
+	segs  [4]*canvas.Rectangle
+}
+
+func newStrengthMeter() *strengthMeter {
+	m := &strengthMeter{}
+	for i := range m.segs {
+		r := canvas.NewRectangle(color.Transparent)
+		r.CornerRadius = 2
+		m.segs[i] = r
+	}
+	m.ExtendBaseWidget(m)
+	return m
+}
+
+func (m *strengthMeter) set(level int) {
+	m.level = level
+	m.Refresh()
+}
+
+func (m *strengthMeter) CreateRenderer() fyne.WidgetRenderer {
+	objs := make([]fyne.CanvasObject, len(m.segs))
+	for i, r := range m.segs {
+		objs[i] = r
+	}
+	box := container.NewGridWithColumns(len(m.segs), objs...)
+	r := &strengthRenderer{m: m, box: box}
+	r.Refresh()
+	return r
+}
+
+type strengthRenderer struct {
+	m   *strengthMeter
+	box *fyne.Container
+}
+
+func (r *strengthRenderer) Layout(s fyne.Size)           { r.box.Resize(s) }
+func (r *strengthRenderer) MinSize() fyne.Size           { return fyne.NewSize(120, 8) }
+func (r *strengthRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.box} }
+func (r *strengthRenderer) Destroy()                     {}
+
+func (r *strengthRenderer) Refresh() {
+	th := r.m.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	fill := th.Color(theme.ColorNameError, v)
+	switch strengthImportance[r.m.level] {
+	case widget.WarningImportance:
+		fill = th.Color(theme.ColorNameWarning, v)
+	case widget.SuccessImportance:
+		fill = th.Color(theme.ColorNameSuccess, v)
+	}
+	for i, seg := range r.m.segs {
+		if i < r.m.level {
+			seg.FillColor, seg.StrokeColor, seg.StrokeWidth = fill, fill, 0
+		} else {
+			// An empty segment is an outline only.
+			seg.FillColor, seg.StrokeColor, seg.StrokeWidth = color.Transparent, th.Color(theme.ColorNameDisabled, v), 1
+		}
+		seg.Refresh()
+	}
 }

@@ -82,8 +82,8 @@ func (d *memberDetail) build() fyne.CanvasObject {
 		d.row("field.address", joinNonEmpty(", ", m.Address, m.Municipality, m.PostalCode)),
 		d.row("field.region", loc.Region(m.Region)),
 		d.row("field.phone", m.Phone),
-		d.row("field.email", m.Email),
-		d.row("field.website", m.Website),
+		d.address("field.email", m.Email),
+		d.address("field.website", m.Website),
 		d.row("field.member_since", loc.Date(m.MemberSince)),
 		d.row("field.status", loc.MemberStatus(m.Status)),
 	)
@@ -91,7 +91,7 @@ func (d *memberDetail) build() fyne.CanvasObject {
 		d.row("field.name", m.ContactName),
 		d.row("member.contact_role", m.ContactRole),
 		d.row("field.phone", m.ContactPhone),
-		d.row("field.email", m.ContactEmail),
+		d.address("field.email", m.ContactEmail),
 	)
 	var services fyne.CanvasObject = widget.NewLabel(loc.T("member.no_services"))
 	if len(m.Services) > 0 {
@@ -106,8 +106,10 @@ func (d *memberDetail) build() fyne.CanvasObject {
 		section(loc.T("member.main_contact"), "", contact),
 		section(loc.T("field.services"), "", services),
 	)
-	// The profile holds the longer values (addresses, web sites).
-	cards := container.New(&columns{weights: []float32{0.56, 0.44}}, left, right)
+	// The profile holds the longer values (addresses, web sites); in a
+	// narrow window the cards go one under the other, so that they keep
+	// the whole width.
+	cards := container.New(&adaptiveColumns{columns: columns{weights: []float32{0.56, 0.44}}, breakAt: detailBreak}, left, right)
 	if m.Notes != "" {
 		cards = container.NewVBox(cards, section(loc.T("field.notes"), "", wrapped(m.Notes)))
 	}
@@ -135,6 +137,60 @@ func (d *memberDetail) row(labelID, value string) *widget.FormItem {
 		value = "—"
 	}
 	return widget.NewFormItem(d.u.loc.T(labelID), selectable(value))
+}
+
+// address is a row whose value is an e-mail or web address: never broken
+// across lines (a break inside an address misleads), cut with an ellipsis
+// only if the window is too narrow even for the one-column layout.
+func (d *memberDetail) address(labelID, value string) *widget.FormItem {
+	item := d.row(labelID, value)
+	l := item.Widget.(*widget.Label)
+	l.Wrapping = fyne.TextWrapOff
+	l.Truncation = fyne.TextTruncateEllipsis
+	return item
+}
+
+// detailBreak is the width under which the member's cards stack: at
+// 1024×640 the two columns left e-mail and web addresses too little room.
+const detailBreak = 960
+
+// adaptiveColumns lays its objects out as columns, or one under the
+// other when narrower than breakAt.
+type adaptiveColumns struct {
+	columns
+	breakAt float32
+	narrow  bool
+}
+
+func (a *adaptiveColumns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	a.narrow = size.Width < a.breakAt
+	if !a.narrow {
+		a.columns.Layout(objs, size)
+		return
+	}
+	y := float32(0)
+	for _, o := range objs {
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h + theme.Padding()
+	}
+}
+
+func (a *adaptiveColumns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	if !a.narrow {
+		return a.columns.MinSize(objs)
+	}
+	var s fyne.Size
+	for i, o := range objs {
+		m := o.MinSize()
+		s.Width = max(s.Width, m.Width)
+		s.Height += m.Height
+		if i > 0 {
+			s.Height += theme.Padding()
+		}
+	}
+	return s
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -23,12 +25,16 @@ type membersScreen struct {
 	legalForm *widget.Select
 	service   *widget.Select
 	count     *widget.Label
-	list      *widget.List
+	list      *memberList
 	box       fyne.CanvasObject
 	columns   *columns
 
-	// codes behind each select's options; index 0 is "all".
+	// codes behind each select's options; index 0 is "all". The region
+	// select lists the coordinator's own regions, then « Autres
+	// régions… », which brings the others (allRegions).
 	regionCodes  []string
+	myRegions    []string
+	allRegions   bool
 	legalForms   []domain.LegalForm
 	serviceCodes []string
 
@@ -48,14 +54,22 @@ func (u *UI) newMembersScreen() *membersScreen {
 	m.search.SetPlaceHolder(loc.T("members.search_placeholder"))
 	m.search.ActionItem = widget.NewIcon(theme.Icon(theme.IconNameSearch))
 	m.search.OnChanged = func(string) { m.refresh() }
-
-	regionNames := []string{loc.T("members.filter.all_regions")}
-	m.regionCodes = []string{""}
-	for _, r := range domain.Regions() {
-		regionNames = append(regionNames, r.Code+" "+loc.Region(r.Code))
-		m.regionCodes = append(m.regionCodes, r.Code)
+	// Down (or Enter) goes from the search to the results, where the
+	// arrows move and Enter opens the member.
+	m.search.down = func() bool {
+		if len(m.rows) == 0 {
+			return false
+		}
+		u.win.Canvas().Focus(m.list)
+		return true
 	}
-	m.region = newFilter(regionNames, m.refresh)
+	m.search.OnSubmitted = func(string) { m.search.down() }
+
+	if me, err := u.myRegions(); err == nil {
+		m.myRegions = me
+	}
+	m.region = widget.NewSelect(nil, nil)
+	m.fillRegions(u.nav.members.Region)
 
 	formNames := []string{loc.T("members.filter.all_legal_forms")}
 	m.legalForms = []domain.LegalForm{""}
@@ -74,8 +88,11 @@ func (u *UI) newMembersScreen() *membersScreen {
 	m.service = newFilter(serviceNames, m.refresh)
 
 	m.count = widget.NewLabel("")
+	// The no-match message names the coordinator's regions: it wraps
+	// rather than widen the window.
+	m.count.Wrapping = fyne.TextWrapWord
 	m.columns = &columns{weights: memberColumns, fixed: []float32{0, 0, 0, m.dateWidth()}}
-	m.list = widget.NewList(
+	m.list = newMemberList(u,
 		func() int { return len(m.rows) },
 		func() fyne.CanvasObject {
 			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -112,9 +129,92 @@ func (u *UI) newMembersScreen() *membersScreen {
 	filters := container.NewGridWithColumns(3, m.region, m.legalForm, m.service)
 	top := container.NewVBox(m.search, filters, m.count, header, widget.NewSeparator())
 	m.box = container.NewBorder(top, nil, nil, nil, m.list)
+	m.restore(u.nav.members)
 	m.refresh()
 	return m
 }
+
+// membersState is what the list shows, kept across a rebuild of the
+// window (a change of language or theme).
+type membersState struct {
+	Text, Region, Service string
+	LegalForm             domain.LegalForm
+}
+
+// state reads the search and the filters.
+func (m *membersScreen) state() membersState {
+	q := m.query()
+	return membersState{Text: q.Text, Region: q.Region, LegalForm: q.LegalForm, Service: q.Service}
+}
+
+// restore puts a saved search and filters back, before the first search.
+func (m *membersScreen) restore(s membersState) {
+	m.search.Text = s.Text // no OnChanged: refresh follows
+	m.search.Refresh()
+	m.legalForm.SetSelectedIndex(max(slices.Index(m.legalForms, s.LegalForm), 0))
+	m.service.SetSelectedIndex(max(slices.Index(m.serviceCodes, s.Service), 0))
+}
+
+// myRegions are the regions of the coordinator signed in on this device;
+// empty for an admin or before the first sign-in.
+func (u *UI) myRegions() ([]string, error) {
+	if u.st == nil {
+		return nil, nil
+	}
+	me, err := u.st.Me()
+	if err != nil {
+		return nil, err
+	}
+	return me.Regions, nil
+}
+
+// fillRegions sets the region select's options, selecting code: the
+// coordinator's regions, then « Autres régions… » until chosen, then
+// the others.
+func (m *membersScreen) fillRegions(code string) {
+	loc := m.u.loc
+	mine := m.myRegions
+	if code != "" && !slices.Contains(mine, code) {
+		m.allRegions = true
+	}
+	names := []string{loc.T("members.filter.all_regions")}
+	m.regionCodes = []string{""}
+	add := func(c string) {
+		names = append(names, c+" "+loc.Region(c))
+		m.regionCodes = append(m.regionCodes, c)
+	}
+	for _, c := range mine {
+		add(c)
+	}
+	if len(mine) > 0 && !m.allRegions {
+		names = append(names, loc.T("members.filter.other_regions"))
+		m.regionCodes = append(m.regionCodes, otherRegions)
+	}
+	if len(mine) == 0 || m.allRegions {
+		for _, r := range domain.Regions() {
+			if !slices.Contains(mine, r.Code) {
+				add(r.Code)
+			}
+		}
+	}
+	m.region.OnChanged = nil
+	m.region.Options = names
+	m.region.SetSelectedIndex(max(slices.Index(m.regionCodes, code), 0))
+	m.region.OnChanged = func(string) {
+		if m.regionCodes[m.region.SelectedIndex()] == otherRegions {
+			// « Autres régions… » is not a filter: it brings the other
+			// regions into the list and opens it again.
+			m.allRegions = true
+			m.fillRegions("")
+			m.refresh()
+			return
+		}
+		m.refresh()
+	}
+}
+
+// otherRegions is the code behind « Autres régions… ».
+const otherRegions = "…"
 
 // setCell shows text in a table cell, with an ellipsis only when it does
 // not fit: Fyne shapes the whole text again for every ellipsis, which made
@@ -193,7 +293,7 @@ func (m *membersScreen) content() fyne.CanvasObject { return m.box }
 // query reads the widgets into a store query.
 func (m *membersScreen) query() store.MemberQuery {
 	q := store.MemberQuery{Text: m.search.Text}
-	if i := m.region.SelectedIndex(); i > 0 {
+	if i := m.region.SelectedIndex(); i > 0 && m.regionCodes[i] != otherRegions {
 		q.Region = m.regionCodes[i]
 	}
 	if i := m.legalForm.SelectedIndex(); i > 0 {
@@ -228,6 +328,15 @@ func (m *membersScreen) run(top bool) {
 	}
 	m.rows = rows
 	switch {
+	case len(rows) == 0 && m.search.Text != "" && len(m.myRegions) > 0:
+		// This device holds the members of the coordinator's regions
+		// only: a member elsewhere is not missing, just not here.
+		var names []string
+		for _, c := range m.myRegions {
+			names = append(names, m.u.loc.Region(c))
+		}
+		m.count.SetText(m.u.loc.T("members.no_match_regions", map[string]any{"Query": m.search.Text,
+			"Regions": strings.Join(names, ", ")}))
 	case len(rows) == 0 && m.search.Text != "":
 		m.count.SetText(m.u.loc.T("members.no_match", map[string]any{"Query": m.search.Text}))
 	case len(rows) == 0 && m.u.st.CountMembers() == 0:
@@ -282,4 +391,33 @@ func (c *columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
 		}
 	}
 	return fyne.NewSize(w, h)
+}
+
+// memberList is the members' widget.List, where Enter opens the member
+// under the keyboard focus (Fyne's list takes Space only) and Escape or
+// F1 reach the window.
+type memberList struct {
+	widget.List
+	u *UI
+}
+
+func newMemberList(u *UI, length func() int, create func() fyne.CanvasObject,
+	update func(widget.ListItemID, fyne.CanvasObject)) *memberList {
+	l := &memberList{u: u}
+	l.Length, l.CreateItem, l.UpdateItem = length, create, update
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+func (l *memberList) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter:
+		l.List.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	case fyne.KeyEscape, fyne.KeyF1:
+		if !l.u.typedKey(ev) && ev.Name == fyne.KeyEscape && l.u.members != nil {
+			l.u.win.Canvas().Focus(l.u.members.search)
+		}
+	default:
+		l.List.TypedKey(ev)
+	}
 }

@@ -21,6 +21,11 @@ const (
 	screenFollowUps = "followups"
 	screenConflicts = "conflicts"
 	screenSettings  = "settings"
+	// Issue 13: Settings scrolled to the bottom, the members list after a
+	// switch to the light theme at run time, the keyboard shortcuts.
+	screenSettingsBottom = "settings-bottom"
+	screenMembersLight   = "members-light"
+	screenShortcuts      = "shortcuts"
 )
 
 // applyScreen shows the screen Config.Screen names, once, after unlock.
@@ -58,6 +63,20 @@ func (u *UI) applyScreen() {
 		m.tabs.SelectIndex(tabConflicts)
 	case screenSettings:
 		m.tabs.SelectIndex(tabSettings)
+	case screenSettingsBottom:
+		m.tabs.SelectIndex(tabSettings)
+		m.settings.scroll.ScrollToBottom()
+	case screenMembersLight:
+		// As the coordinator would: Settings open, light chosen, then back
+		// to the list (the switch used to leave it unreadable).
+		// Not saved: the screenshot must not change the theme of the
+		// next run (Fyne's preferences are per user, not per profile).
+		m.tabs.SelectIndex(tabSettings)
+		applyTheme(u.app, themeLight)
+		u.nav.tab = tabMembers
+		m.rebuild()
+	case screenShortcuts:
+		u.showShortcuts()
 	case screenSyncing:
 		m.tabs.SelectIndex(tabMembers)
 		if u.syncer != nil && u.syncState.SignedIn {

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"leconsortium.coop/terrain/locales"
@@ -27,20 +28,26 @@ const serverPreference = "server"
 // settingsScreen: language, theme, sync, exports, backup, passphrase and
 // what this installation is.
 type settingsScreen struct {
-	u   *UI
-	box *fyne.Container
-	msg *message
+	u      *UI
+	box    *fyne.Container
+	msg    *message
+	scroll *container.Scroll
 }
 
 func (u *UI) newSettingsScreen() *settingsScreen {
 	s := &settingsScreen{u: u, box: container.NewStack(), msg: newMessage()}
 	s.refresh()
+	s.scroll.Offset = u.nav.settingsOffset
 	return s
 }
 
+// offset is how far the page is scrolled.
+func (s *settingsScreen) offset() fyne.Position { return s.scroll.Offset }
+
 func (s *settingsScreen) content() fyne.CanvasObject { return s.box }
 
-// refresh redraws the settings: the sign-in part depends on the engine.
+// refresh redraws the settings, where the coordinator had scrolled them:
+// the sign-in part depends on the engine.
 func (s *settingsScreen) refresh() {
 	loc := s.u.loc
 	body := container.NewVBox(
@@ -50,9 +57,17 @@ func (s *settingsScreen) refresh() {
 		section(loc.T("settings.data"), "", s.dataPart()),
 		section(loc.T("settings.security"), "", container.NewHBox(
 			widget.NewButton(loc.T("settings.change_passphrase"), s.changePassphrase))),
+		section(loc.T("settings.keyboard"), "", container.NewHBox(
+			widget.NewButtonWithIcon(loc.T("shortcuts.title"), theme.Icon(theme.IconNameHelp), s.u.showShortcuts))),
 		section(loc.T("settings.about"), "", s.aboutPart()),
 	)
-	s.box.Objects = []fyne.CanvasObject{container.NewVScroll(container.NewPadded(body))}
+	var offset fyne.Position
+	if s.scroll != nil {
+		offset = s.scroll.Offset
+	}
+	s.scroll = container.NewVScroll(container.NewPadded(body))
+	s.scroll.Offset = offset
+	s.box.Objects = []fyne.CanvasObject{s.scroll}
 	s.box.Refresh()
 }
 
@@ -83,7 +98,11 @@ func (s *settingsScreen) themeChoice() fyne.CanvasObject {
 	r.OnChanged = func(sel string) {
 		if i := slices.Index(names, sel); i >= 0 {
 			u.setTheme(themeChoices[i])
-			u.main.status.update()
+			// Fyne repaints the screens on view, but what another tab
+			// holds keeps the old colours in the OpenGL caches (white
+			// text on white in the members list): draw the window anew,
+			// as a change of language does.
+			u.main.rebuild()
 		}
 	}
 	return r
@@ -102,11 +121,17 @@ func (s *settingsScreen) syncPart() fyne.CanvasObject {
 		address = sess.Server
 	}
 	server.SetText(address)
-	auto := widget.NewCheck(loc.T("settings.auto_sync"), func(on bool) {
+	// Checked before the callback is set: a redraw of the page must not
+	// tell the engine anything (SetAutoSync wakes it up for a sync).
+	auto := widget.NewCheck(loc.T("settings.auto_sync"), nil)
+	auto.SetChecked(u.app.Preferences().BoolWithFallback(autoSyncPreference, true))
+	auto.OnChanged = func(on bool) {
+		if on == u.app.Preferences().BoolWithFallback(autoSyncPreference, true) {
+			return
+		}
 		u.app.Preferences().SetBool(autoSyncPreference, on)
 		u.syncer.SetAutoSync(on)
-	})
-	auto.SetChecked(u.app.Preferences().BoolWithFallback(autoSyncPreference, true))
+	}
 	msg := newMessage()
 	busy := widget.NewProgressBarInfinite()
 	busy.Stop()

@@ -24,6 +24,10 @@ type navState struct {
 	visit    *visitDraft // visit form open (for memberID), with its content
 	// restored marks a draft that came back from the store at start.
 	restored bool
+	// members is the search and filters of the members list.
+	members membersState
+	// settingsOffset is how far Settings was scrolled.
+	settingsOffset fyne.Position
 }
 
 // mainScreen is the unlocked window: the tabs and the status bar.
@@ -41,6 +45,9 @@ type mainScreen struct {
 	dashboard *dashboardScreen
 	conflicts *conflictsScreen
 	settings  *settingsScreen
+	// shown turns true once the window holds this screen: focusing a
+	// widget before logs « Failed to focus object ».
+	shown bool
 }
 
 // showMain builds the main window from u.nav.
@@ -82,8 +89,12 @@ func (u *UI) showMain() {
 	m.tabShown()
 	m.status.update()
 	u.win.SetContent(container.NewBorder(nil, m.status.content(), nil, nil, m.tabs))
+	m.shown = true
 	u.applyScreen()
-	if m.form == nil && u.nav.tab == tabMembers && u.nav.memberID == "" {
+	switch {
+	case m.form != nil && u.nav.tab == tabMembers:
+		m.form.focusFirst() // on the canvas now: earlier, Fyne refuses
+	case m.form == nil && u.nav.tab == tabMembers && u.nav.memberID == "":
 		u.win.Canvas().Focus(m.list.search)
 	}
 }
@@ -91,6 +102,8 @@ func (u *UI) showMain() {
 // rebuild redraws the main window in the current language, keeping the
 // screen and what the visit form holds.
 func (m *mainScreen) rebuild() {
+	m.u.nav.members = m.list.state()
+	m.u.nav.settingsOffset = m.settings.offset()
 	if m.form != nil {
 		d := m.form.snapshot()
 		m.u.nav.visit = &d
@@ -113,12 +126,16 @@ func (m *mainScreen) tabShown() {
 }
 
 // dataChanged redraws what shows stored data after a sync brought changes.
+// Settings shows none: redrawing it would re-tick its check boxes (and
+// ask for another sync) and lose the coordinator's place on the page.
 func (m *mainScreen) dataChanged() {
 	m.list.reload()
 	if m.detail != nil && m.form == nil {
 		m.detail.reload()
 	}
-	m.tabShown()
+	if m.tabs.SelectedIndex() != tabSettings {
+		m.tabShown()
+	}
 }
 
 // localChange follows a save made on this device.
@@ -148,6 +165,9 @@ func (m *mainScreen) showMember(id string) {
 	m.u.nav.memberID, m.u.nav.visit = id, nil
 	m.detail = m.u.newMemberDetail(id)
 	m.setMembersContent(m.detail.content())
+	// The list (or form) that had the keyboard is gone: keys go to the
+	// window again (Ctrl+N, Escape).
+	m.u.win.Canvas().Unfocus()
 }
 
 // openMember goes to a member from another tab.
@@ -180,7 +200,9 @@ func (m *mainScreen) openVisitForm(memberID string, d *visitDraft) {
 	m.u.nav.visit = &snap
 	m.setMembersContent(f.content())
 	m.u.nav.restored = false
-	f.focusFirst()
+	if m.shown {
+		f.focusFirst()
+	}
 }
 
 // leaveForm runs next once the visit form may go: at once when it holds

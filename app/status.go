@@ -8,6 +8,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"leconsortium.coop/terrain/sync/engine"
 )
 
 // statusBar is the line under every screen: connection, pending changes,
@@ -133,7 +135,13 @@ func (s *statusBar) update() {
 	switch {
 	case st.Syncing:
 		s.errText.SetText("")
+	case st.LastError != nil && engine.Offline(st.LastError):
+		// No network is the normal state on the road, not a failure:
+		// said calmly, in the text colour.
+		s.errText.Importance = widget.MediumImportance
+		s.errText.SetText(loc.T("status.offline_calm"))
 	case st.LastError != nil:
+		s.errText.Importance = widget.DangerImportance
 		s.errText.SetText(loc.T("status.failed", map[string]any{"Reason": u.syncErrorText(st.LastError)}))
 	default:
 		s.errText.SetText("")

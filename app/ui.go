@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"leconsortium.coop/terrain/domain"
@@ -63,8 +64,9 @@ type Config struct {
 	// (engine.MessageID); nil explains every error as unexpected.
 	SyncMessageID func(error) string
 	// Screen opens one screen after unlocking (the screenshot script):
-	// members, member, visit-error, dashboard or syncing; visit-pdf and
-	// member-pdf open the member and save a document to PDFOut.
+	// members, member, visit-error, dashboard, syncing, settings-bottom,
+	// members-light or shortcuts (and followups, conflicts, settings);
+	// visit-pdf and member-pdf open the member and save a document to PDFOut.
 	Screen string
 	PDFOut string
 	// Version is shown in Settings > About.
@@ -109,6 +111,11 @@ type UI struct {
 	members *membersScreen // the list of the open main screen
 	dialogs []dialogEntry  // open dialogs, innermost last, for Escape
 	popUp   *widget.PopUp  // the open calendar, for Escape
+	// shortcuts is the open « Raccourcis clavier » dialog, if any.
+	shortcuts dialog.Dialog
+	// enter is the screen's default action for Enter when no widget
+	// takes it (the first-run wizard); nil elsewhere.
+	enter   func()
 	drafts  *draftSaver
 	ticker  *time.Ticker
 	stopped chan struct{}
@@ -157,7 +164,16 @@ func (u *UI) language() string {
 // runs at once on the calling goroutine: the tests replace it with a
 // queue that their own goroutine drains, so that widgets are only ever
 // touched from one goroutine there too.
-func (u *UI) do(fn func()) { u.post(fn) }
+// Work that comes back after Close finds no store: it is dropped.
+func (u *UI) do(fn func()) {
+	u.post(func() {
+		select {
+		case <-u.stopped:
+		default:
+			fn()
+		}
+	})
+}
 
 // Localizer returns the current language's localizer.
 func (u *UI) Localizer() *locales.Localizer { return u.loc }

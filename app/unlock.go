@@ -185,12 +185,15 @@ func (u *UI) syncChanged(state engine.State) {
 	if u.main != nil && u.main.status.scripted {
 		return // the screenshot's fixed state stays on screen
 	}
-	wasSyncing := u.syncState.Syncing
+	wasSyncing, wasSignedIn := u.syncState.Syncing, u.syncState.SignedIn
 	u.syncState = state
 	if u.main == nil {
 		return
 	}
 	u.main.status.update()
+	if wasSignedIn != state.SignedIn && u.main.tabs.SelectedIndex() == tabSettings {
+		u.main.settings.refresh() // sign-in form or account
+	}
 	if wasSyncing && !state.Syncing {
 		// Pulled changes may touch any screen: redraw the data.
 		u.main.dataChanged()

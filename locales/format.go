@@ -28,6 +28,21 @@ func (l *Localizer) Date(d domain.Date) string {
 	})
 }
 
+// DateTime returns a moment in the computer's time zone, day and time
+// of day: "13 mars 2024 à 14 h 05", "March 13, 2024 at 2:05 PM". The zero
+// time gives "".
+func (l *Localizer) DateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.Local()
+	clock := t.Format("15 h 04") // the Office québécois de la langue française's style
+	if l.Lang() == English {
+		clock = t.Format("3:04 PM")
+	}
+	return l.T("date.at", map[string]any{"Date": l.Date(domain.DateOf(t)), "Time": clock})
+}
+
 // DateShort returns the ISO day "2024-03-13" in both languages: ISO 8601 is
 // the Québec norm for numeric dates and leaves no day/month ambiguity
 // between French and English users. The zero Date gives "".

@@ -140,6 +140,7 @@ var sample = map[string]any{
 	"Ago": "il y a 5 minutes", "Done": "1 200", "Login": "demo@example.org", "File": "sauvegarde.terrain",
 	"Level": "bonne", "Months": "6", "N": "2", "Name": "Coopérative du Fjord", "Needs": "Plan de relève",
 	"Path": "/home/demo/visites.csv", "People": "Marie Gagnon", "Reason": "hors ligne", "Services": "Comptabilité",
+	"Regions": "Côte-Nord, Gaspésie", "Time": "14 h 05",
 	"Step": "2", "Steps": "3", "Total": "3 000", "Who": "Bureau central",
 	// Keys of the headless commands.
 	"Server": "https://central.example.org",

@@ -14,7 +14,8 @@
 #
 # Settings, all optional:
 #   SCREENS         screens to capture (TERRAIN_SCREEN values), default
-#                   "members member visit-error dashboard syncing"
+#                   "members member visit-error dashboard syncing settings-bottom
+#                   members-light shortcuts"
 #   PDFS            documents to render, default "visit-pdf member-pdf"
 #   LANGS           default "fr en"
 #   SIZES           default "1280x800 1024x640"
@@ -24,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-read -r -a screens <<<"${SCREENS:-members member visit-error dashboard syncing}"
+read -r -a screens <<<"${SCREENS:-members member visit-error dashboard syncing settings-bottom members-light shortcuts}"
 read -r -a langs <<<"${LANGS:-fr en}"
 read -r -a sizes <<<"${SIZES:-1280x800 1024x640}"
 read -r -a pdfs <<<"${PDFS-visit-pdf member-pdf}"
@@ -108,6 +109,25 @@ wait_for_window() {
 	return 1
 }
 
+# Waits until the app logs that its main screen is up (creating and
+# seeding a demo profile takes a while on a busy machine: the window shows
+# first, empty).
+wait_for_ready() {
+	local deadline=$((SECONDS + window_timeout))
+	while ((SECONDS < deadline)); do
+		grep -q 'main window ready' "$work/app.log" 2>/dev/null && return 0
+		if ! kill -0 "$app_pid" 2>/dev/null; then
+			cat "$work/app.log" >&2
+			echo "screenshots: the app exited before its main screen" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+	cat "$work/app.log" >&2
+	echo "screenshots: no main screen after ${window_timeout}s" >&2
+	return 1
+}
+
 echo "screenshots: building the app"
 go build -tags "${APP_TAGS:-migrated_fynedo}" -o "$work/terrain" .
 mkdir -p "$out_dir"
@@ -121,12 +141,16 @@ for geometry in "${sizes[@]}"; do
 		for screen in "${screens[@]}"; do
 			profile="$work/profile-$geometry-$lang-$screen"
 			# The binary lives under the temp dir, so Fyne looks for
-			# FyneApp.toml in the working directory: the repo root.
-			DISPLAY=":$display" TERRAIN_LANG="$lang" TERRAIN_PROFILE="$profile" \
+			# FyneApp.toml in the working directory: the repo root. Fyne's
+			# preferences (theme, language) are per user: each shot gets
+			# its own, so that it neither reads the developer's nor leaves
+			# any behind.
+			DISPLAY=":$display" XDG_CONFIG_HOME="$profile.config" TERRAIN_LANG="$lang" TERRAIN_PROFILE="$profile" \
 				TERRAIN_PASSPHRASE=demo-passphrase TERRAIN_DEMO=1 TERRAIN_SCREEN="$screen" TERRAIN_WINDOW_SIZE="$geometry" \
 				"$work/terrain" >"$work/app.log" 2>&1 &
 			app_pid=$!
 			wait_for_window
+			wait_for_ready
 			sleep "$settle"
 			file="$out_dir/$lang-$screen$suffix.png"
 			import -display ":$display" -window root "$file"

@@ -581,6 +581,10 @@ func (e *Engine) syncOnce(ctx context.Context) (Summary, error) {
 	return sum, err
 }
 
+// Offline reports whether err only says that the server could not be
+// reached: the normal state on the road, which the UI says calmly.
+func Offline(err error) bool { return errors.Is(err, client.ErrOffline) }
+
 func isUnreachable(err error) bool {
 	return errors.Is(err, client.ErrOffline) || errors.Is(err, client.ErrTimeout) ||
 		errors.Is(err, client.ErrServer) || errors.Is(err, context.DeadlineExceeded)
