@@ -141,6 +141,7 @@ var sample = map[string]any{
 	"Level": "bonne", "Months": "6", "N": "2", "Name": "Coopérative du Fjord", "Needs": "Plan de relève",
 	"Path": "/home/demo/visites.csv", "People": "Marie Gagnon", "Reason": "hors ligne", "Services": "Comptabilité",
 	"Step": "2", "Steps": "3", "Total": "3 000", "Who": "Bureau central",
+	"Description": "Réviser les règlements", "Overdue": "2 suivis en retard",
 	// Keys of the headless commands.
 	"Server": "https://central.example.org",
 }

@@ -62,5 +62,7 @@ func NewFollowUpWriter(w io.Writer, lang string) (*Writer[FollowUpRow], error) {
 		out("due", "échéance", "due", func(f FollowUpRow) string { return f.Due.String() }),
 		out("status", "statut", "status", func(f FollowUpRow) string { return string(f.Status) }),
 		out("assigned_to", "assigné_à", "assigned_to", func(f FollowUpRow) string { return f.AssignedTo }),
+		out("done_on", "fait_le", "done_on", func(f FollowUpRow) string { return f.DoneOn.String() }),
+		out("done_by", "fait_par", "done_by", func(f FollowUpRow) string { return f.DoneBy }),
 	})
 }

@@ -107,7 +107,7 @@ func TestReadDuplicateIDs(t *testing.T) {
 func TestMembersRoundTrip(t *testing.T) {
 	ms := []domain.Member{
 		{ID: domain.NewID(), Name: "Coopérative « L'Œuvre » de Chibougamau", LegalForm: domain.ProducerCoop, NEQ: "1234567890",
-			Region: "10", Municipality: "Chibougamau", Address: "12, 3e Rue", PostalCode: "G8P 1N1", Phone: "+1 418 555-0100 poste 12",
+			Region: "10", Municipality: "Chibougamau", Address: "12, 3e Rue", PostalCode: "G8P 1N1", Phone: "418 555-0100 poste 12",
 			Email: "info@example.org", Website: "https://coop.example.org", ContactName: "Marie-Ève Côté", ContactRole: "directrice générale",
 			ContactPhone: "418 555-0101", ContactEmail: "me@example.org", Services: []string{"accounting", "web"},
 			MemberSince: domain.NewDate(2001, 2, 3), Status: domain.MemberSuspended, Notes: "Ligne 1\nLigne 2; \"citée\", =SOMME(A1)"},
@@ -169,15 +169,15 @@ func TestVisitAndFollowUpWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := FollowUpRow{FollowUp: domain.FollowUp{ID: "f1", MemberID: "m1", ServiceID: "legal", Description: "-5 % de frais",
-		Due: today, Status: domain.FollowUpOpen}, MemberName: "Coop", Region: "09"}
+		Due: today, Status: domain.FollowUpDone, DoneOn: today, DoneBy: "Ana"}, MemberName: "Coop", Region: "09"}
 	if err := fw.Write(f); err != nil {
 		t.Fatal(err)
 	}
 	if err := fw.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want = "\ufeffid,member_id,member,region,visit_id,service,description,due,status,assigned_to\r\n" +
-		"f1,m1,Coop,09,,legal,'-5 % de frais,2025-06-16,open,\r\n"
+	want = "\ufeffid,member_id,member,region,visit_id,service,description,due,status,assigned_to,done_on,done_by\r\n" +
+		"f1,m1,Coop,09,,legal,'-5 % de frais,2025-06-16,done,,2025-06-16,Ana\r\n"
 	if buf.String() != want {
 		t.Errorf("follow-ups CSV:\n%q\nwant\n%q", buf.String(), want)
 	}
