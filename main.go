@@ -63,6 +63,8 @@ func run(args []string) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	w := a.NewWindow("Terrain")
+	// Closing the window quits, tray icon or not (app.Config's reminders).
+	w.SetMaster()
 	w.Resize(windowSize(os.Getenv("TERRAIN_WINDOW_SIZE")))
 	ui := app.New(a, w, app.Config{
 		Profile:    dir,

@@ -149,7 +149,7 @@ func exportFollowUps(w io.Writer, st *store.Store, loc *locales.Localizer) (int,
 		return 0, fmt.Errorf("export follow-ups: %w", err)
 	}
 	header := []string{"field.due", "field.member_id", "field.region", "field.service_id",
-		"field.description", "field.status", "field.assigned_to", "field.visit_id", "field.id"}
+		"field.description", "field.status", "field.assigned_to", "field.done_on", "field.done_by", "field.visit_id", "field.id"}
 	for i, id := range header {
 		header[i] = loc.T(id)
 	}
@@ -166,7 +166,7 @@ func exportFollowUps(w io.Writer, st *store.Store, loc *locales.Localizer) (int,
 			m := names.members[f.MemberID]
 			err := cw.Write([]string{
 				f.Due.String(), cell(m.Name), loc.Region(m.Region), names.serviceList([]string{f.ServiceID}),
-				cell(f.Description), loc.FollowUpStatus(f.Status), cell(f.AssignedTo), f.VisitID, f.ID,
+				cell(f.Description), loc.FollowUpStatus(f.Status), cell(f.AssignedTo), f.DoneOn.String(), cell(f.DoneBy), f.VisitID, f.ID,
 			})
 			if err != nil {
 				return n, fmt.Errorf("export follow-ups: %w", err)

@@ -358,6 +358,10 @@ func TestExportCSV(t *testing.T) {
 		t.Error("no accent survived the export")
 	}
 
+	// A follow-up marked done here exports its day and its author.
+	done := firstOverdue(t, u)
+	u.markDone(domain.FollowUp{ID: done})
+	me, _ := u.st.Me()
 	buf.Reset()
 	n, err = exportFollowUps(&buf, u.st, locales.New("en"))
 	if err != nil {
@@ -366,6 +370,15 @@ func TestExportCSV(t *testing.T) {
 	rows, err = csv.NewReader(bytes.NewReader(buf.Bytes()[3:])).ReadAll()
 	if err != nil || len(rows) != n+1 || n == 0 || rows[0][0] != tr("en", "field.due") {
 		t.Fatalf("follow-ups export: %d rows for %d, %v", len(rows), n, err)
+	}
+	on, by := slices.Index(rows[0], tr("en", "field.done_on")), slices.Index(rows[0], tr("en", "field.done_by"))
+	if on < 0 || by < 0 {
+		t.Fatalf("no completion columns in %q", rows[0])
+	}
+	if !slices.ContainsFunc(rows, func(r []string) bool {
+		return slices.Contains(r, done) && r[on] == u.today().String() && r[by] == me.Name
+	}) {
+		t.Error("the follow-up marked done lacks its day or author in the export")
 	}
 	if cell("=SUM(A1)") != "'=SUM(A1)" || cell("Coopérative") != "Coopérative" {
 		t.Error("formula guard")

@@ -33,6 +33,8 @@ type mainScreen struct {
 	items  []*container.TabItem
 	stack  *fyne.Container // the Members tab: list, member or visit form
 	status *statusBar
+	// notices holds the day's summary and the offer to undo.
+	notices *noticeBar
 
 	list      *membersScreen
 	detail    *memberDetail
@@ -48,6 +50,7 @@ func (u *UI) showMain() {
 	m := &mainScreen{u: u}
 	u.main = m
 	m.status = u.newStatusBar()
+	m.notices = u.newNoticeBar()
 	m.list = u.newMembersScreen()
 	u.members = m.list
 	m.followUps = u.newFollowUpsScreen()
@@ -81,7 +84,10 @@ func (u *UI) showMain() {
 	}
 	m.tabShown()
 	m.status.update()
-	u.win.SetContent(container.NewBorder(nil, m.status.content(), nil, nil, m.tabs))
+	u.win.SetContent(container.NewBorder(m.notices.content(), m.status.content(), nil, nil, m.tabs))
+	if !u.todo.day.IsZero() {
+		u.showReminders() // a rebuild keeps the summary
+	}
 	u.applyScreen()
 	if m.form == nil && u.nav.tab == tabMembers && u.nav.memberID == "" {
 		u.win.Canvas().Focus(m.list.search)
@@ -119,6 +125,7 @@ func (m *mainScreen) dataChanged() {
 		m.detail.reload()
 	}
 	m.tabShown()
+	m.u.refreshReminders()
 }
 
 // localChange follows a save made on this device.

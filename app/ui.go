@@ -108,6 +108,7 @@ type UI struct {
 	dialogs []dialogEntry  // open dialogs, innermost last, for Escape
 	popUp   *widget.PopUp  // the open calendar, for Escape
 	drafts  *draftSaver
+	todo    reminders // the day's summary of follow-ups, tray and notification
 	ticker  *time.Ticker
 	stopped chan struct{}
 
