@@ -240,20 +240,30 @@ func readFollowUps(st *store.Store, filter store.FollowUpFilter, latestFirst boo
 		items[i] = followUpItem{f: f, member: names[f.MemberID]}
 	}
 	if latestFirst {
+		// By the day done; those closed before it was recorded come
+		// after, by due day.
 		slices.SortStableFunc(items, func(a, b followUpItem) int {
-			return -strings.Compare(doneOrDue(a.f).String(), doneOrDue(b.f).String())
+			if c := cmpBool(a.f.DoneOn.IsZero(), b.f.DoneOn.IsZero()); c != 0 {
+				return c
+			}
+			if c := strings.Compare(b.f.DoneOn.String(), a.f.DoneOn.String()); c != 0 {
+				return c
+			}
+			return strings.Compare(b.f.Due.String(), a.f.Due.String())
 		})
 	}
 	return items, nil
 }
 
-// doneOrDue is the day a done follow-up is listed by: when it was done,
-// else (closed before that was recorded) its due day.
-func doneOrDue(f domain.FollowUp) domain.Date {
-	if !f.DoneOn.IsZero() {
-		return f.DoneOn
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
 	}
-	return f.Due
+	return -1
 }
 
 // todaySection places an open follow-up in the Today view. This week is the

@@ -14,6 +14,7 @@ const (
 	screenVisitError = "visit-error"
 	screenDashboard  = "dashboard"
 	screenSyncing    = "syncing"
+	screenToday      = "today" // the follow-ups' Today view
 	// Not in the default set of the screenshot script, for a look at the
 	// other tabs.
 	screenFollowUps = "followups"
@@ -49,6 +50,8 @@ func (u *UI) applyScreen() {
 		m.tabs.SelectIndex(tabDashboard)
 	case screenFollowUps:
 		m.tabs.SelectIndex(tabFollowUps)
+	case screenToday:
+		m.showToday()
 	case screenConflicts:
 		m.tabs.SelectIndex(tabConflicts)
 	case screenSettings:

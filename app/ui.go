@@ -63,7 +63,7 @@ type Config struct {
 	// (engine.MessageID); nil explains every error as unexpected.
 	SyncMessageID func(error) string
 	// Screen opens one screen after unlocking (the screenshot script):
-	// members, member, visit-error, dashboard or syncing.
+	// members, member, visit-error, dashboard, syncing or today.
 	Screen string
 	// Version is shown in Settings > About.
 	Version string
