@@ -59,6 +59,12 @@ func TestVisitFormMessagesTellTheTruth(t *testing.T) {
 			if got, want := fieldErr(t, f, "duration_minutes"), loc.T("form.duration_invalid"); got != want {
 				t.Errorf("trois heures: %q, want %q", got, want)
 			}
+			// Left empty, it is simply required.
+			f.duration.SetText("")
+			test.Tap(button(t, w, tr(lang, "form.save")))
+			if got, want := fieldErr(t, f, "duration_minutes"), loc.T("validation.required"); got != want {
+				t.Errorf("empty duration: %q, want %q", got, want)
+			}
 			f.duration.SetText("90")
 			if got := fieldErr(t, f, "duration_minutes"); got != "" {
 				t.Errorf("error still shown after the length was fixed: %q", got)

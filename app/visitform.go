@@ -377,6 +377,8 @@ func (f *visitForm) parse() parsed {
 	v.NextVisit = next
 	if n, ok := domain.ParseDuration(d.Duration); ok {
 		v.DurationMinutes = n
+	} else if d.Duration == "" {
+		bad = append(bad, domain.FieldError{Field: "duration_minutes", Code: domain.CodeRequired})
 	} else {
 		bad = append(bad, domain.FieldError{Field: "duration_minutes", Code: codeDurationFormat})
 	}
