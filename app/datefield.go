@@ -74,8 +74,11 @@ func (f *dateField) check(field string) (domain.Date, *domain.FieldError) {
 	case err == nil:
 		return d, nil
 	case errors.Is(err, domain.ErrNoSuchDay):
-		var y, m int
-		if _, err := fmt.Sscanf(f.Text(), "%d-%d-", &y, &m); err == nil {
+		// ParseDate says so only of text shaped YYYY-MM-DD.
+		t := f.Text()
+		y, err1 := strconv.Atoi(t[:4])
+		m, err2 := strconv.Atoi(t[5:7])
+		if err1 == nil && err2 == nil {
 			return domain.Date{}, &domain.FieldError{Field: field, Code: codeNoSuchDay, Max: domain.DaysIn(y, time.Month(m))}
 		}
 	}

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -260,9 +262,11 @@ func (d *memberDetail) editContact() {
 		value *string
 	}
 	var binds []binding
+	var recheck func()
 	add := func(name string, value *string) *widget.FormItem {
 		e := u.newEntry()
 		e.SetText(*value)
+		e.OnChanged = func(string) { recheck() }
 		f := newFormField(name, e)
 		binds = append(binds, binding{f, e, value})
 		return f.item(u)
@@ -279,22 +283,47 @@ func (d *memberDetail) editContact() {
 		add("contact_email", &m.ContactEmail),
 	}
 	msg := newMessage()
-	form := widget.NewForm(items...)
-	content := sized(container.NewVBox(form, msg), 560)
-
-	var dlg dialog.Dialog
-	save := func() {
+	// typed is the member with what the dialog holds.
+	typed := func() domain.Member {
 		next := d.member
-		fields := make([]*formField, len(binds))
-		for i, b := range binds {
-			fields[i] = b.field
-		}
-		// Write the typed values into a copy of the member.
 		copyVals := []*string{&next.Phone, &next.Email, &next.Website, &next.Address, &next.PostalCode,
 			&next.ContactName, &next.ContactRole, &next.ContactPhone, &next.ContactEmail}
 		for i, b := range binds {
 			*copyVals[i] = b.e.Text
 		}
+		return next
+	}
+	// recheck takes away the message of each field fixed since the last
+	// save; it adds none while typing.
+	recheck = func() {
+		if !slices.ContainsFunc(binds, func(b binding) bool { return b.field.err.Text != "" }) {
+			return
+		}
+		next := typed()
+		next.Normalize()
+		var ve *domain.ValidationError
+		errors.As(next.Validate(u.today()), &ve)
+		for _, b := range binds {
+			if b.field.err.Text == "" {
+				continue
+			}
+			if ve == nil {
+				b.field.setError("")
+			} else if _, still := ve.For(b.field.name); !still {
+				b.field.setError("")
+			}
+		}
+	}
+	form := widget.NewForm(items...)
+	content := sized(container.NewVBox(form, msg), 560)
+
+	var dlg dialog.Dialog
+	save := func() {
+		fields := make([]*formField, len(binds))
+		for i, b := range binds {
+			fields[i] = b.field
+		}
+		next := typed()
 		if err := u.st.SaveMember(next); err != nil {
 			msg.SetText(u.showFieldErrors(fields, err))
 			return

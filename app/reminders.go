@@ -144,7 +144,7 @@ func (u *UI) setUpTray() {
 		u.closeRequested()
 	})
 	quit.IsQuit = true
-	r.trayMenu = fyne.NewMenu("Terrain", counts, fyne.NewMenuItemSeparator(),
+	r.trayMenu = fyne.NewMenu(loc.T("app.title"), counts, fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem(loc.T("tray.open"), open), sync, quit)
 	r.tray = tray
 	tray.SetSystemTrayMenu(r.trayMenu)
