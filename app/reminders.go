@@ -120,7 +120,7 @@ func (u *UI) showReminders() {
 func (u *UI) setUpTray() {
 	r := &u.todo
 	tray, ok := u.app.(trayApp)
-	if !ok || r.tray != nil {
+	if !ok || r.tray != nil || u.cfg.NoTray {
 		return
 	}
 	loc := u.loc

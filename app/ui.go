@@ -65,6 +65,10 @@ type Config struct {
 	// Screen opens one screen after unlocking (the screenshot script):
 	// members, member, visit-error, dashboard, syncing or today.
 	Screen string
+	// NoTray keeps Terrain out of the system tray: main sets it where
+	// the desktop has none (a Linux session without D-Bus, where Fyne's
+	// tray crashes on quitting).
+	NoTray bool
 	// Version is shown in Settings > About.
 	Version string
 	// Started is when the process started; the log then says how long
