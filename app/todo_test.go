@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"image/png"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -298,4 +300,20 @@ func rowButton(t *testing.T, w fyne.Window, text string) *widget.Button {
 	}
 	t.Fatalf("no row %q on screen", text)
 	return nil
+}
+
+// The tray icon carries the count in a red disc.
+func TestBadgeIcon(t *testing.T) {
+	for _, n := range []int{0, 3, 42, 1500} {
+		res := badgeIcon(nil, n)
+		img, err := png.Decode(bytes.NewReader(res.Content()))
+		if err != nil {
+			t.Fatalf("%d: %v", n, err)
+		}
+		r, g, b, _ := img.At(64-21+15, 64-21).RGBA() // inside the disc, right of the digits
+		red := r>>8 > 0xc0 && g>>8 < 0x60 && b>>8 < 0x60
+		if red != (n > 0) {
+			t.Errorf("%d: disc %v, pixel %d,%d,%d", n, red, r>>8, g>>8, b>>8)
+		}
+	}
 }
