@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +65,8 @@ func run(args []string) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	w := a.NewWindow("Terrain")
+	// Closing the window quits, tray icon or not (app.Config's reminders).
+	w.SetMaster()
 	w.Resize(windowSize(os.Getenv("TERRAIN_WINDOW_SIZE")))
 	ui := app.New(a, w, app.Config{
 		Profile:    dir,
@@ -79,6 +82,7 @@ func run(args []string) error {
 		SyncMessageID: engine.MessageID,
 		Screen:        os.Getenv("TERRAIN_SCREEN"),
 		PDFOut:        os.Getenv("TERRAIN_PDF_OUT"),
+		NoTray:        !trayAvailable(),
 		Version:       a.Metadata().Version,
 		Started:       started,
 		Logger:        logger,
@@ -104,6 +108,23 @@ func headless(args []string) int {
 			return filepath.Join(fyneapp.NewWithID(appID).Storage().RootURI().Path(), "profile")
 		},
 	})
+}
+
+// trayAvailable reports whether the desktop can show Terrain in its system
+// tray. On Linux and the BSDs the tray speaks D-Bus: without a session bus
+// (a bare X server, Xvfb) Fyne's tray would crash the app as it quits.
+func trayAvailable() bool {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+			return true
+		}
+		// systemd sessions leave the variable unset and put the bus here.
+		dir := os.Getenv("XDG_RUNTIME_DIR")
+		_, err := os.Stat(filepath.Join(dir, "bus"))
+		return dir != "" && err == nil
+	}
+	return true
 }
 
 // windowSize reads "WxH" (set by the screenshot script, where no window

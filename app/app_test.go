@@ -267,7 +267,7 @@ func TestInvalidVisitShowsTranslatedErrorAndKeepsInput(t *testing.T) {
 
 			loc := locales.New(lang)
 			want := map[string]string{
-				"duration_minutes": loc.T("validation.duration", map[string]any{"Max": loc.Number(domain.MaxVisitMinutes, 0)}),
+				"duration_minutes": loc.T("form.duration_invalid"),
 				"date":             loc.T("form.date_invalid"),
 			}
 			for _, fld := range f.fields {

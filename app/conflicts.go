@@ -374,7 +374,7 @@ func (u *UI) fieldValueText(kind domain.Kind, field string, raw json.RawMessage)
 			} else {
 				s = loc.MemberStatus(domain.MemberStatus(s))
 			}
-		case "date", "next_visit", "due", "member_since":
+		case "date", "next_visit", "due", "member_since", "done_on":
 			if d, err := domain.ParseDate(s); err == nil {
 				s = loc.Date(d)
 			}

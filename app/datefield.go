@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,6 +63,26 @@ func (f *dateField) SetDate(d domain.Date) { f.entry.SetText(d.String()) }
 func (f *dateField) Date() (d domain.Date, ok bool) {
 	d, err := domain.ParseDate(f.Text())
 	return d, err == nil
+}
+
+// check parses the field for a form: the day, or the error to show under
+// field, which tells a day the calendar lacks (2026-02-30: "that month has
+// 28 days") from text that is no date.
+func (f *dateField) check(field string) (domain.Date, *domain.FieldError) {
+	d, err := domain.ParseDate(f.Text())
+	switch {
+	case err == nil:
+		return d, nil
+	case errors.Is(err, domain.ErrNoSuchDay):
+		// ParseDate says so only of text shaped YYYY-MM-DD.
+		t := f.Text()
+		y, err1 := strconv.Atoi(t[:4])
+		m, err2 := strconv.Atoi(t[5:7])
+		if err1 == nil && err2 == nil {
+			return domain.Date{}, &domain.FieldError{Field: field, Code: codeNoSuchDay, Max: domain.DaysIn(y, time.Month(m))}
+		}
+	}
+	return domain.Date{}, &domain.FieldError{Field: field, Code: codeDateFormat}
 }
 
 func (f *dateField) openCalendar() {

@@ -16,13 +16,27 @@ import (
 
 // The follow-up lists, in the order of the status choice.
 const (
-	followOpen = iota
+	followToday = iota // every open follow-up, in sections by due day
 	followOverdue
 	followDone
 )
 
-// followUpsScreen lists follow-ups: open, overdue or done, narrowed by
-// service and by member name, each one closable with a tap.
+// The sections of the Today view, in order.
+const (
+	sectionOverdue = iota
+	sectionToday
+	sectionWeek
+	sectionLater
+	sectionNoDue
+)
+
+var sectionMessages = []string{"followups.section.overdue", "followups.section.today",
+	"followups.section.week", "followups.section.later", "followups.section.no_due"}
+
+// followUpsScreen lists follow-ups as a to-do list: the Today view (overdue,
+// due today, this week, later), the overdue ones, or those done, narrowed
+// by service and by member name. Each open one is closed with a tap, each
+// done one reopened; the notice bar offers to undo either.
 type followUpsScreen struct {
 	u       *UI
 	status  *widget.RadioGroup
@@ -34,24 +48,29 @@ type followUpsScreen struct {
 
 	serviceIDs []string
 	all        []followUpItem // as read from the store
-	rows       []followUpItem // after the member filter
-	loads      int            // numbers the loads, so a slow one cannot overwrite a newer one
+	rows       []followUpItem // after the member filter, with section headings
+	headings   []int          // rows that are headings, for their height
+	rowHeight  float32
+	loads      int // numbers the loads, so a slow one cannot overwrite a newer one
 }
 
+// followUpItem is a follow-up with its member's name, or, when heading is
+// set, the title of a section of the Today view.
 type followUpItem struct {
-	f      domain.FollowUp
-	member string
+	f       domain.FollowUp
+	member  string
+	heading string
 }
 
 func (u *UI) newFollowUpsScreen() *followUpsScreen {
 	s := &followUpsScreen{u: u, count: widget.NewLabel("")}
 	loc := u.loc
 	s.status = widget.NewRadioGroup([]string{
-		loc.T("followups.filter.open"), loc.T("followups.filter.overdue"), loc.T("followups.filter.done"),
+		loc.T("followups.filter.today"), loc.T("followups.filter.overdue"), loc.T("followups.filter.done"),
 	}, func(string) { s.refresh() })
 	s.status.Horizontal = true
 	s.status.Required = true
-	s.status.SetSelected(s.status.Options[followOpen])
+	s.status.SetSelected(s.status.Options[followToday])
 
 	names := []string{loc.T("members.filter.all_services")}
 	s.serviceIDs = []string{""}
@@ -64,51 +83,11 @@ func (u *UI) newFollowUpsScreen() *followUpsScreen {
 	s.member.SetPlaceHolder(loc.T("followups.member_placeholder"))
 	s.member.OnChanged = func(string) { s.filter() }
 
-	s.list = widget.NewList(
-		func() int { return len(s.rows) },
-		func() fyne.CanvasObject {
-			desc := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-			desc.Truncation = fyne.TextTruncateEllipsis
-			info := widget.NewLabel("")
-			info.Truncation = fyne.TextTruncateEllipsis
-			done := widget.NewButtonWithIcon(loc.T("followups.mark_done"), theme.Icon(theme.IconNameConfirm), nil)
-			return container.NewBorder(nil, nil, nil, container.NewCenter(done),
-				container.New(layout.NewCustomPaddedVBoxLayout(0), desc, info))
-		},
-		func(id widget.ListItemID, o fyne.CanvasObject) {
-			if id >= len(s.rows) {
-				return
-			}
-			it := s.rows[id]
-			row := o.(*fyne.Container)
-			texts := row.Objects[0].(*fyne.Container).Objects
-			setCell(texts[0].(*widget.Label), it.f.Description)
-			info := texts[1].(*widget.Label)
-			setCell(info, u.followUpInfo(it.f, it.member))
-			if it.f.Overdue(u.today()) {
-				info.Importance = widget.DangerImportance
-			} else {
-				info.Importance = widget.MediumImportance
-			}
-			info.Refresh()
-			done := row.Objects[1].(*fyne.Container).Objects[0].(*widget.Button)
-			if it.f.Status == domain.FollowUpDone {
-				done.Hide()
-			} else {
-				done.Show()
-			}
-			done.OnTapped = func() {
-				if err := u.markDone(it.f); err != nil {
-					u.showError(err)
-					return
-				}
-				s.refresh()
-			}
-		},
-	)
+	s.list = widget.NewList(func() int { return len(s.rows) }, s.newRow, s.updateRow)
+	s.rowHeight = s.newRow().MinSize().Height
 	s.list.OnSelected = func(id widget.ListItemID) {
 		s.list.UnselectAll()
-		if id < len(s.rows) {
+		if id < len(s.rows) && s.rows[id].heading == "" {
 			u.main.openMember(s.rows[id].f.MemberID)
 		}
 	}
@@ -119,12 +98,88 @@ func (u *UI) newFollowUpsScreen() *followUpsScreen {
 	return s
 }
 
+// newRow is the list's template: a section heading, or a follow-up with
+// its text and member on the left, and on the right its due day (never
+// cut: it is what the list is about) and its button.
+func (s *followUpsScreen) newRow() fyne.CanvasObject {
+	loc := s.u.loc
+	head := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	head.SizeName = theme.SizeNameSubHeadingText
+	desc := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	desc.Truncation = fyne.TextTruncateEllipsis
+	info := widget.NewLabel("")
+	info.Truncation = fyne.TextTruncateEllipsis
+	when := widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{})
+	act := widget.NewButtonWithIcon(loc.T("followups.mark_done"), theme.Icon(theme.IconNameConfirm), nil)
+	// The widest of the button's two labels, so rows line up.
+	reopen := widget.NewButtonWithIcon(loc.T("followups.reopen"), theme.Icon(theme.IconNameContentUndo), nil)
+	width := max(act.MinSize().Width, reopen.MinSize().Width)
+	right := container.NewHBox(container.NewCenter(when),
+		container.New(layout.NewGridWrapLayout(fyne.NewSize(width, act.MinSize().Height)), act))
+	row := container.NewBorder(nil, nil, nil, container.NewCenter(right),
+		container.New(layout.NewCustomPaddedVBoxLayout(0), desc, info))
+	return container.NewStack(container.NewBorder(nil, nil, nil, nil, head), row)
+}
+
+func (s *followUpsScreen) updateRow(id widget.ListItemID, o fyne.CanvasObject) {
+	if id >= len(s.rows) {
+		return
+	}
+	u, loc := s.u, s.u.loc
+	it := s.rows[id]
+	parts := o.(*fyne.Container).Objects
+	headBox, row := parts[0].(*fyne.Container), parts[1].(*fyne.Container)
+	if it.heading != "" {
+		headBox.Objects[0].(*widget.Label).SetText(it.heading)
+		headBox.Show()
+		row.Hide()
+		return
+	}
+	headBox.Hide()
+	row.Show()
+	texts := row.Objects[0].(*fyne.Container).Objects
+	right := row.Objects[1].(*fyne.Container).Objects[0].(*fyne.Container)
+	setCell(texts[0].(*widget.Label), it.f.Description)
+	info := texts[1].(*widget.Label)
+	setCell(info, u.followUpWho(it.f, it.member))
+	when := right.Objects[0].(*fyne.Container).Objects[0].(*widget.Label)
+	when.SetText(u.followUpWhen(it.f))
+	if it.f.Overdue(u.today()) {
+		when.Importance = widget.DangerImportance
+	} else {
+		when.Importance = widget.MediumImportance
+	}
+	when.Refresh()
+	act := right.Objects[1].(*fyne.Container).Objects[0].(*widget.Button)
+	f := it.f
+	if f.Status == domain.FollowUpDone {
+		act.SetText(loc.T("followups.reopen"))
+		act.SetIcon(theme.Icon(theme.IconNameContentUndo))
+		act.Importance = widget.MediumImportance
+		act.OnTapped = func() { u.reopenFollowUp(f) }
+	} else {
+		act.SetText(loc.T("followups.mark_done"))
+		act.SetIcon(theme.Icon(theme.IconNameConfirm))
+		act.Importance = widget.MediumImportance
+		act.OnTapped = func() { u.markDone(f) }
+	}
+	act.Refresh()
+}
+
 func (s *followUpsScreen) content() fyne.CanvasObject { return s.box }
 
 // showOverdue switches the list to the overdue follow-ups.
 func (s *followUpsScreen) showOverdue() {
 	s.status.SetSelected(s.status.Options[followOverdue])
 }
+
+// showToday switches the list to the Today view.
+func (s *followUpsScreen) showToday() {
+	s.status.SetSelected(s.status.Options[followToday])
+}
+
+// view is the list chosen.
+func (s *followUpsScreen) view() int { return slices.Index(s.status.Options, s.status.Selected) }
 
 // refresh reads the follow-ups off the Fyne goroutine (with the large data
 // set, thousands of records) and shows them when they arrive.
@@ -137,7 +192,7 @@ func (s *followUpsScreen) refresh() {
 		filter.ServiceID = s.serviceIDs[i]
 	}
 	done := false
-	switch slices.Index(s.status.Options, s.status.Selected) {
+	switch s.view() {
 	case followOverdue:
 		filter.OverdueOnly = true
 	case followDone:
@@ -185,21 +240,94 @@ func readFollowUps(st *store.Store, filter store.FollowUpFilter, latestFirst boo
 		items[i] = followUpItem{f: f, member: names[f.MemberID]}
 	}
 	if latestFirst {
-		slices.Reverse(items)
+		// By the day done; those closed before it was recorded come
+		// after, by due day.
+		slices.SortStableFunc(items, func(a, b followUpItem) int {
+			if c := cmpBool(a.f.DoneOn.IsZero(), b.f.DoneOn.IsZero()); c != 0 {
+				return c
+			}
+			if c := strings.Compare(b.f.DoneOn.String(), a.f.DoneOn.String()); c != 0 {
+				return c
+			}
+			return strings.Compare(b.f.Due.String(), a.f.Due.String())
+		})
 	}
 	return items, nil
 }
 
-// filter applies the member filter to what was read.
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// todaySection places an open follow-up in the Today view. This week is the
+// seven days after today.
+func todaySection(f domain.FollowUp, today domain.Date) int {
+	switch {
+	case f.Due.IsZero():
+		return sectionNoDue
+	case f.Due.Before(today):
+		return sectionOverdue
+	case f.Due == today:
+		return sectionToday
+	case !f.Due.After(today.AddDays(7)):
+		return sectionWeek
+	}
+	return sectionLater
+}
+
+// filter applies the member filter to what was read and, in the Today
+// view, puts the headings of the sections.
 func (s *followUpsScreen) filter() {
 	words := strings.Fields(domain.Fold(s.member.Text))
-	s.rows = s.rows[:0]
+	var kept []followUpItem
 	for _, it := range s.all {
 		name := domain.Fold(it.member)
 		if !slices.ContainsFunc(words, func(w string) bool { return !strings.Contains(name, w) }) {
-			s.rows = append(s.rows, it)
+			kept = append(kept, it)
 		}
 	}
-	s.count.SetText(s.u.loc.N("followups.count", len(s.rows)))
+	s.rows = s.rows[:0]
+	if s.view() == followToday {
+		today := s.u.today()
+		bySection := make([][]followUpItem, len(sectionMessages))
+		for _, it := range kept {
+			n := todaySection(it.f, today)
+			bySection[n] = append(bySection[n], it)
+		}
+		for n, items := range bySection {
+			if len(items) == 0 {
+				continue
+			}
+			title := s.u.loc.T(sectionMessages[n]) + " (" + s.u.loc.Number(float64(len(items)), 0) + ")"
+			s.rows = append(s.rows, followUpItem{heading: title})
+			s.rows = append(s.rows, items...)
+		}
+	} else {
+		s.rows = append(s.rows, kept...)
+	}
+	s.setHeights()
+	s.count.SetText(s.u.loc.N("followups.count", len(kept)))
 	s.list.Refresh()
+}
+
+// setHeights gives the headings their own height, and the rows that were
+// headings before theirs back.
+func (s *followUpsScreen) setHeights() {
+	for _, id := range s.headings {
+		s.list.SetItemHeight(id, s.rowHeight)
+	}
+	s.headings = s.headings[:0]
+	for id, it := range s.rows {
+		if it.heading != "" {
+			s.headings = append(s.headings, id)
+			s.list.SetItemHeight(id, s.rowHeight*0.75)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"errors"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -261,11 +263,7 @@ func (d *memberDetail) followUpRow(f domain.FollowUp) fyne.CanvasObject {
 		info.Importance = widget.DangerImportance
 	}
 	done := widget.NewButtonWithIcon(u.loc.T("followups.mark_done"), theme.Icon(theme.IconNameConfirm), func() {
-		if err := u.markDone(f); err != nil {
-			u.showError(err)
-			return
-		}
-		d.reload()
+		u.markDone(f)
 	})
 	return container.NewBorder(nil, nil, nil, container.NewVBox(done), container.NewVBox(desc, info))
 }
@@ -273,35 +271,40 @@ func (d *memberDetail) followUpRow(f domain.FollowUp) fyne.CanvasObject {
 // followUpInfo is the second line of a follow-up: service, due date and
 // state, with the member's name when given.
 func (u *UI) followUpInfo(f domain.FollowUp, memberName string) string {
-	loc := u.loc
+	return u.followUpWho(f, memberName) + " · " + u.followUpWhen(f)
+}
+
+// followUpWho names the member (when given), the service and, for one
+// under way, its state.
+func (u *UI) followUpWho(f domain.FollowUp, memberName string) string {
 	parts := []string{}
 	if memberName != "" {
 		parts = append(parts, memberName)
 	}
 	parts = append(parts, u.serviceName(f.ServiceID))
-	switch {
-	case f.Status == domain.FollowUpDone:
-		parts = append(parts, loc.FollowUpStatus(f.Status))
-	case f.Overdue(u.today()):
-		parts = append(parts, loc.T("followups.overdue_since", map[string]any{"Date": loc.Date(f.Due)}))
-	case !f.Due.IsZero():
-		parts = append(parts, loc.T("followups.due", map[string]any{"Date": loc.Date(f.Due)}), loc.FollowUpStatus(f.Status))
-	default:
-		parts = append(parts, loc.FollowUpStatus(f.Status))
+	if f.Status == domain.FollowUpInProgress {
+		parts = append(parts, u.loc.FollowUpStatus(f.Status))
 	}
 	return strings.Join(parts, " · ")
 }
 
-// markDone closes a follow-up.
-func (u *UI) markDone(f domain.FollowUp) error {
-	f.Status = domain.FollowUpDone
-	if err := u.st.SaveFollowUp(f); err != nil {
-		return err
+// followUpWhen is where a follow-up stands in time: done on a day by
+// someone, overdue since, or due on a day.
+func (u *UI) followUpWhen(f domain.FollowUp) string {
+	loc := u.loc
+	switch {
+	case f.Status == domain.FollowUpDone && !f.DoneOn.IsZero() && f.DoneBy != "":
+		return loc.T("followups.done_by", map[string]any{"Date": loc.Date(f.DoneOn), "Name": f.DoneBy})
+	case f.Status == domain.FollowUpDone && !f.DoneOn.IsZero():
+		return loc.T("followups.done_on", map[string]any{"Date": loc.Date(f.DoneOn)})
+	case f.Status == domain.FollowUpDone:
+		return loc.FollowUpStatus(f.Status)
+	case f.Overdue(u.today()):
+		return loc.T("followups.overdue_since", map[string]any{"Date": loc.Date(f.Due)})
+	case !f.Due.IsZero():
+		return loc.T("followups.due", map[string]any{"Date": loc.Date(f.Due)})
 	}
-	if u.main != nil {
-		u.main.localChange()
-	}
-	return nil
+	return loc.FollowUpStatus(f.Status)
 }
 
 // editContact lets the coordinator correct the member's contact details,
@@ -315,9 +318,11 @@ func (d *memberDetail) editContact() {
 		value *string
 	}
 	var binds []binding
+	var recheck func()
 	add := func(name string, value *string) *widget.FormItem {
 		e := u.newEntry()
 		e.SetText(*value)
+		e.OnChanged = func(string) { recheck() }
 		f := newFormField(name, e)
 		binds = append(binds, binding{f, e, value})
 		return f.item(u)
@@ -334,22 +339,47 @@ func (d *memberDetail) editContact() {
 		add("contact_email", &m.ContactEmail),
 	}
 	msg := newMessage()
-	form := widget.NewForm(items...)
-	content := sized(container.NewVBox(form, msg), 560)
-
-	var dlg dialog.Dialog
-	save := func() {
+	// typed is the member with what the dialog holds.
+	typed := func() domain.Member {
 		next := d.member
-		fields := make([]*formField, len(binds))
-		for i, b := range binds {
-			fields[i] = b.field
-		}
-		// Write the typed values into a copy of the member.
 		copyVals := []*string{&next.Phone, &next.Email, &next.Website, &next.Address, &next.PostalCode,
 			&next.ContactName, &next.ContactRole, &next.ContactPhone, &next.ContactEmail}
 		for i, b := range binds {
 			*copyVals[i] = b.e.Text
 		}
+		return next
+	}
+	// recheck takes away the message of each field fixed since the last
+	// save; it adds none while typing.
+	recheck = func() {
+		if !slices.ContainsFunc(binds, func(b binding) bool { return b.field.err.Text != "" }) {
+			return
+		}
+		next := typed()
+		next.Normalize()
+		var ve *domain.ValidationError
+		errors.As(next.Validate(u.today()), &ve)
+		for _, b := range binds {
+			if b.field.err.Text == "" {
+				continue
+			}
+			if ve == nil {
+				b.field.setError("")
+			} else if _, still := ve.For(b.field.name); !still {
+				b.field.setError("")
+			}
+		}
+	}
+	form := widget.NewForm(items...)
+	content := sized(container.NewVBox(form, msg), 560)
+
+	var dlg dialog.Dialog
+	save := func() {
+		fields := make([]*formField, len(binds))
+		for i, b := range binds {
+			fields[i] = b.field
+		}
+		next := typed()
 		if err := u.st.SaveMember(next); err != nil {
 			msg.SetText(u.showFieldErrors(fields, err))
 			return

@@ -16,6 +16,7 @@ const (
 	screenSyncing    = "syncing"
 	screenVisitPDF   = "visit-pdf"
 	screenMemberPDF  = "member-pdf"
+	screenToday      = "today" // the follow-ups' Today view
 	// Not in the default set of the screenshot script, for a look at the
 	// other tabs.
 	screenFollowUps = "followups"
@@ -59,6 +60,8 @@ func (u *UI) applyScreen() {
 		m.tabs.SelectIndex(tabDashboard)
 	case screenFollowUps:
 		m.tabs.SelectIndex(tabFollowUps)
+	case screenToday:
+		m.showToday()
 	case screenConflicts:
 		m.tabs.SelectIndex(tabConflicts)
 	case screenSettings:

@@ -261,8 +261,13 @@ func TestEditContactOffline(t *testing.T) {
 	if len(u.dialogs) != 1 || !hasText(w, tr("fr", "validation.phone")) {
 		t.Fatalf("invalid phone accepted; texts %q", texts(w))
 	}
+	// Fixed, the message goes before the next save; typed the short way,
+	// the number is stored normalised.
 	phone.SetText("")
-	test.Type(phone, "418 555-0123 poste 12")
+	test.Type(phone, "(418) 555-0123 POSTE 12")
+	if hasText(w, tr("fr", "validation.phone")) {
+		t.Error("the phone's error stays once the phone is fixed")
+	}
 	test.Tap(button(t, w, tr("fr", "form.save")))
 	if len(u.dialogs) != 0 {
 		t.Fatal("the dialog stayed open after a valid save")
@@ -358,6 +363,10 @@ func TestExportCSV(t *testing.T) {
 		t.Error("no accent survived the export")
 	}
 
+	// A follow-up marked done here exports its day and its author.
+	done := firstOverdue(t, u)
+	u.markDone(domain.FollowUp{ID: done})
+	me, _ := u.st.Me()
 	buf.Reset()
 	n, err = exportFollowUps(&buf, u.st, locales.New("en"))
 	if err != nil {
@@ -366,6 +375,15 @@ func TestExportCSV(t *testing.T) {
 	rows, err = csv.NewReader(bytes.NewReader(buf.Bytes()[3:])).ReadAll()
 	if err != nil || len(rows) != n+1 || n == 0 || rows[0][0] != tr("en", "field.due") {
 		t.Fatalf("follow-ups export: %d rows for %d, %v", len(rows), n, err)
+	}
+	on, by := slices.Index(rows[0], tr("en", "field.done_on")), slices.Index(rows[0], tr("en", "field.done_by"))
+	if on < 0 || by < 0 {
+		t.Fatalf("no completion columns in %q", rows[0])
+	}
+	if !slices.ContainsFunc(rows, func(r []string) bool {
+		return slices.Contains(r, done) && r[on] == u.today().String() && r[by] == me.Name
+	}) {
+		t.Error("the follow-up marked done lacks its day or author in the export")
 	}
 }
 

@@ -54,6 +54,7 @@ func (s *settingsScreen) refresh() {
 		section(loc.T("settings.language"), "", s.languageChoice()),
 		section(loc.T("settings.theme"), "", s.themeChoice()),
 		section(loc.T("settings.sync"), "", s.syncPart()),
+		section(loc.T("settings.reminders_title"), "", s.u.remindersChoice()),
 		section(loc.T("settings.data"), "", s.dataPart()),
 		section(loc.T("settings.security"), "", container.NewHBox(
 			widget.NewButton(loc.T("settings.change_passphrase"), s.changePassphrase))),

@@ -37,6 +37,8 @@ type mainScreen struct {
 	items  []*container.TabItem
 	stack  *fyne.Container // the Members tab: list, member or visit form
 	status *statusBar
+	// notices holds the day's summary and the offer to undo.
+	notices *noticeBar
 
 	list      *membersScreen
 	detail    *memberDetail
@@ -55,6 +57,7 @@ func (u *UI) showMain() {
 	m := &mainScreen{u: u}
 	u.main = m
 	m.status = u.newStatusBar()
+	m.notices = u.newNoticeBar()
 	m.list = u.newMembersScreen()
 	u.members = m.list
 	m.followUps = u.newFollowUpsScreen()
@@ -88,8 +91,11 @@ func (u *UI) showMain() {
 	}
 	m.tabShown()
 	m.status.update()
-	u.win.SetContent(container.NewBorder(nil, m.status.content(), nil, nil, m.tabs))
+	u.win.SetContent(container.NewBorder(m.notices.content(), m.status.content(), nil, nil, m.tabs))
 	m.shown = true
+	if !u.todo.day.IsZero() {
+		u.showReminders() // a rebuild keeps the summary
+	}
 	u.applyScreen()
 	switch {
 	case m.form != nil && u.nav.tab == tabMembers:
@@ -136,6 +142,7 @@ func (m *mainScreen) dataChanged() {
 	if m.tabs.SelectedIndex() != tabSettings {
 		m.tabShown()
 	}
+	m.u.refreshReminders()
 }
 
 // localChange follows a save made on this device.

@@ -64,11 +64,16 @@ type Config struct {
 	// (engine.MessageID); nil explains every error as unexpected.
 	SyncMessageID func(error) string
 	// Screen opens one screen after unlocking (the screenshot script):
-	// members, member, visit-error, dashboard, syncing, settings-bottom,
-	// members-light or shortcuts (and followups, conflicts, settings);
-	// visit-pdf and member-pdf open the member and save a document to PDFOut.
+	// members, member, visit-error, dashboard, syncing, today,
+	// settings-bottom, members-light or shortcuts (and followups, conflicts,
+	// settings); visit-pdf and member-pdf open the member and save a
+	// document to PDFOut.
 	Screen string
 	PDFOut string
+	// NoTray keeps Terrain out of the system tray: main sets it where
+	// the desktop has none (a Linux session without D-Bus, where Fyne's
+	// tray crashes on quitting).
+	NoTray bool
 	// Version is shown in Settings > About.
 	Version string
 	// Started is when the process started; the log then says how long
@@ -117,6 +122,7 @@ type UI struct {
 	// takes it (the first-run wizard); nil elsewhere.
 	enter   func()
 	drafts  *draftSaver
+	todo    reminders // the day's summary of follow-ups, tray and notification
 	ticker  *time.Ticker
 	stopped chan struct{}
 

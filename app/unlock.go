@@ -153,6 +153,7 @@ func (u *UI) opened(st *store.Store) {
 	go u.tick(u.ticker.C)
 	u.restoreNav()
 	u.showMain()
+	u.refreshReminders()
 	u.ready.Store(true)
 	if !u.cfg.Started.IsZero() {
 		u.log.Info("main window ready", "members", st.CountMembers(),
@@ -211,6 +212,7 @@ func (u *UI) tick(c <-chan time.Time) {
 				if u.main != nil {
 					u.main.status.update()
 				}
+				u.dailyCheck()
 			})
 		}
 	}

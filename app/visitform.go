@@ -19,9 +19,13 @@ import (
 // defaultDuration is what a visit usually lasts, in minutes.
 const defaultDuration = 60
 
-// codeDateFormat is the message for a date that does not parse; the
-// domain never sees such a date, so it has no code for it.
-const codeDateFormat = "form.date_invalid"
+// Messages for what does not parse: the domain never sees such text, so
+// it has no code for it.
+const (
+	codeDateFormat     = "form.date_invalid"
+	codeNoSuchDay      = "form.date_no_such_day" // Max: the days of that month
+	codeDurationFormat = "form.duration_invalid"
+)
 
 // visitForm records a visit and the follow-ups promised during it. What
 // is typed is never cleared by a failed save, and is kept as a draft in
@@ -43,6 +47,7 @@ type visitForm struct {
 	fields    []*formField
 	followUps []*followUpRow
 	fuBox     *fyne.Container
+	fuHead    fyne.CanvasObject // the column headings of the follow-ups
 	msg       *message
 	box       fyne.CanvasObject
 	scroll    *container.Scroll
@@ -107,6 +112,7 @@ func (u *UI) newVisitForm(memberID string, d *visitDraft) (*visitForm, error) {
 		newFormField("next_visit", f.next),
 	}
 	f.fuBox = container.NewVBox()
+	f.fuHead = f.followUpHeadings()
 
 	f.initial = visitDraft{MemberID: memberID, VisitID: domain.NewID(), Date: u.today().String(),
 		Duration: strconv.Itoa(defaultDuration), Mode: string(domain.OnSite)}
@@ -156,6 +162,7 @@ func (f *visitForm) build(restored bool) fyne.CanvasObject {
 		widget.NewForm(items...),
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle(loc.T("visit.followups_title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		f.fuHead,
 		f.fuBox,
 		container.NewHBox(add),
 	)
@@ -234,6 +241,47 @@ func (f *visitForm) changed() {
 	if f.dirty() {
 		f.u.drafts.save(d)
 	}
+	f.clearFixed()
+}
+
+// clearFixed takes away the message of each field fixed since the last
+// save, and the summary once nothing is left to fix. It adds none: a
+// field being typed is not yet wrong.
+func (f *visitForm) clearFixed() {
+	if f.msg.Text == "" {
+		return
+	}
+	p := f.parse()
+	var ve *domain.ValidationError
+	errors.As(p.visitErr, &ve)
+	left := false
+	for _, fld := range f.fields {
+		if fld.err.Text == "" {
+			continue
+		}
+		still := false
+		if ve != nil {
+			_, still = ve.For(fld.name)
+		}
+		if still {
+			left = true
+		} else {
+			fld.setError("")
+		}
+	}
+	for i, r := range f.followUps {
+		if r.err.Text == "" {
+			continue
+		}
+		if p.fuErrs[i] == nil {
+			r.err.SetText("")
+		} else {
+			left = true
+		}
+	}
+	if !left {
+		f.msg.SetText("")
+	}
 }
 
 func (f *visitForm) addFollowUp(d followUpDraft) *followUpRow {
@@ -258,14 +306,38 @@ func (f *visitForm) addFollowUp(d followUpDraft) *followUpRow {
 	remove := widget.NewButtonWithIcon("", theme.Icon(theme.IconNameDelete), func() {
 		f.followUps = slices.DeleteFunc(f.followUps, func(x *followUpRow) bool { return x == r })
 		f.fuBox.Remove(r.box)
+		if len(f.followUps) == 0 {
+			f.fuHead.Hide()
+		}
 		f.changed()
 	})
 	remove.Importance = widget.LowImportance
-	row := container.New(&columns{weights: []float32{0.3, 0.42, 0.28}}, r.service, r.description, r.due)
+	row := container.New(&columns{weights: followUpColumns}, r.service, r.description, r.due)
 	r.box = container.NewVBox(container.NewBorder(nil, nil, nil, remove, row), r.err)
 	f.followUps = append(f.followUps, r)
 	f.fuBox.Add(r.box)
+	f.fuHead.Show()
 	return r
+}
+
+// followUpColumns are the widths of a follow-up row's service, text and due
+// day, shared with the headings above the rows.
+var followUpColumns = []float32{0.3, 0.42, 0.28}
+
+// followUpHeadings labels the follow-up rows' columns with the names the
+// error messages use ("Description: this field is required").
+func (f *visitForm) followUpHeadings() fyne.CanvasObject {
+	labels := make([]fyne.CanvasObject, 3)
+	for i, name := range []string{"service_id", "description", "due"} {
+		labels[i] = widget.NewLabelWithStyle(f.u.loc.T("field."+name), fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
+	}
+	// The delete button's width, so the headings line up with the inputs.
+	spacer := widget.NewButtonWithIcon("", theme.Icon(theme.IconNameDelete), nil)
+	spacer.Importance = widget.LowImportance
+	spacer.Hide()
+	box := container.NewBorder(nil, nil, nil, container.NewGridWrap(spacer.MinSize()), container.New(&columns{weights: followUpColumns}, labels...))
+	box.Hide()
+	return box
 }
 
 // cancel leaves the form, asking first when something was typed.
@@ -293,20 +365,22 @@ func (f *visitForm) parse() parsed {
 	if me, err := u.st.Me(); err == nil {
 		v.CoordinatorID = me.ID
 	}
-	date, ok := f.date.Date()
-	if !ok {
-		bad = append(bad, domain.FieldError{Field: "date", Code: codeDateFormat})
+	date, fe := f.date.check("date")
+	if fe != nil {
+		bad = append(bad, *fe)
 	}
 	v.Date = date
-	next, ok := f.next.Date()
-	if !ok {
-		bad = append(bad, domain.FieldError{Field: "next_visit", Code: codeDateFormat})
+	next, fe := f.next.check("next_visit")
+	if fe != nil {
+		bad = append(bad, *fe)
 	}
 	v.NextVisit = next
-	if n, err := strconv.Atoi(d.Duration); err == nil {
+	if n, ok := domain.ParseDuration(d.Duration); ok {
 		v.DurationMinutes = n
+	} else if d.Duration == "" {
+		bad = append(bad, domain.FieldError{Field: "duration_minutes", Code: domain.CodeRequired})
 	} else {
-		bad = append(bad, domain.FieldError{Field: "duration_minutes", Code: domain.CodeDuration, Max: domain.MaxVisitMinutes})
+		bad = append(bad, domain.FieldError{Field: "duration_minutes", Code: codeDurationFormat})
 	}
 	v.Normalize()
 	visitErr := mergeFieldErrors(bad, v.Validate(u.today()))
@@ -322,13 +396,13 @@ func (f *visitForm) parse() parsed {
 		fu := domain.FollowUp{ID: fd.ID, MemberID: v.MemberID, VisitID: v.ID, ServiceID: fd.Service,
 			Description: fd.Description, Status: domain.FollowUpOpen, AssignedTo: assigned}
 		var bad []domain.FieldError
-		due, ok := r.due.Date()
-		if !ok {
-			bad = append(bad, domain.FieldError{Field: "due", Code: codeDateFormat})
+		due, fe := r.due.check("due")
+		if fe != nil {
+			bad = append(bad, *fe)
 		}
 		fu.Due = due
 		fu.Normalize()
-		fuErrs[i] = mergeFieldErrors(bad, fu.Validate(u.today()))
+		fuErrs[i] = mergeFieldErrors(bad, fu.ValidateForVisit(v, u.today()))
 		fus[i] = fu
 	}
 	return parsed{visit: v, followUps: fus, visitErr: visitErr, fuErrs: fuErrs}

@@ -96,7 +96,7 @@ func decodeFields(fields map[string]json.RawMessage, dst any) error {
 // shape: dates say "not a valid date", the rest "unreadable text".
 func badValueCode(field string) string {
 	switch field {
-	case "date", "due", "next_visit", "member_since":
+	case "date", "due", "next_visit", "member_since", "done_on":
 		return domain.CodeDateRange
 	case "duration_minutes":
 		return domain.CodeDuration

@@ -52,6 +52,8 @@ func followUpColumns() []column[domain.FollowUp] {
 		out("description", "field.description", func(_ *Names, f domain.FollowUp) string { return f.Description }),
 		out("status", "field.status", func(n *Names, f domain.FollowUp) string { return n.loc.FollowUpStatus(f.Status) }),
 		out("assigned_to", "field.assigned_to", func(_ *Names, f domain.FollowUp) string { return f.AssignedTo }),
+		out("done_on", "field.done_on", func(_ *Names, f domain.FollowUp) string { return f.DoneOn.String() }),
+		out("done_by", "field.done_by", func(_ *Names, f domain.FollowUp) string { return f.DoneBy }),
 		out("member_id", "csv.column.member_ref", func(_ *Names, f domain.FollowUp) string { return f.MemberID }),
 		out("visit_id", "csv.column.visit_ref", func(_ *Names, f domain.FollowUp) string { return f.VisitID }),
 		out("id", "field.id", func(_ *Names, f domain.FollowUp) string { return f.ID }),

@@ -108,7 +108,7 @@ func TestReadDuplicateIDs(t *testing.T) {
 func TestMembersRoundTrip(t *testing.T) {
 	ms := []domain.Member{
 		{ID: domain.NewID(), Name: "Coopérative « L'Œuvre » de Chibougamau", LegalForm: domain.ProducerCoop, NEQ: "1234567890",
-			Region: "10", Municipality: "Chibougamau", Address: "12, 3e Rue", PostalCode: "G8P 1N1", Phone: "+1 418 555-0100 poste 12",
+			Region: "10", Municipality: "Chibougamau", Address: "12, 3e Rue", PostalCode: "G8P 1N1", Phone: "418 555-0100 poste 12",
 			Email: "info@example.org", Website: "https://coop.example.org", ContactName: "Marie-Ève Côté", ContactRole: "directrice générale",
 			ContactPhone: "418 555-0101", ContactEmail: "me@example.org", Services: []string{"accounting", "web"},
 			MemberSince: domain.NewDate(2001, 2, 3), Status: domain.MemberSuspended, Notes: "Ligne 1\nLigne 2; \"citée\", =SOMME(A1)"},
@@ -197,8 +197,8 @@ func TestExports(t *testing.T) {
 			"2025-06-16,Coop Île,Cap-aux-Meules,11 - Gaspésie–Îles-de-la-Madeleine,Ana Tremblay,On site,90,," +
 			"\"Human resources, Legal services\",Été; « chaud »,,2025-09-01,m1,k1,v1\r\n"},
 		{FollowUps, "en", "\ufeffDue date,Member,Municipality,Region,Service,Description,Status,Assigned to," +
-			"Member identifier,Visit identifier,Identifier\r\n" +
-			"2025-06-16,Coop Île,Cap-aux-Meules,11 - Gaspésie–Îles-de-la-Madeleine,Legal services,'-5 % de frais,To do,Ana,m1,v1,f1\r\n"},
+			"Done on,Done by,Member identifier,Visit identifier,Identifier\r\n" +
+			"2025-06-16,Coop Île,Cap-aux-Meules,11 - Gaspésie–Îles-de-la-Madeleine,Legal services,'-5 % de frais,To do,Ana,,,m1,v1,f1\r\n"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind)+"-"+tt.lang, func(t *testing.T) {

@@ -190,6 +190,14 @@ func (g *Generator) followUp(r *rng, v *domain.Visit, serial uint64, ms int64) d
 	} else {
 		f.AssignedTo = centralOffice
 	}
+	if f.Status == domain.FollowUpDone {
+		// Done on the due day, or today for one done early: drawn from
+		// nothing, so the rest of the data set stays the same.
+		f.DoneOn, f.DoneBy = f.Due, f.AssignedTo
+		if g.today.Before(f.Due) {
+			f.DoneOn = g.today
+		}
+	}
 	return f
 }
 

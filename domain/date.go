@@ -2,9 +2,15 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
+
+// ErrNoSuchDay is returned by ParseDate for text in the YYYY-MM-DD form
+// naming a day the calendar does not have (2026-02-30), so that a form can
+// say so rather than blame the format.
+var ErrNoSuchDay = errors.New("no such day")
 
 // Date is a calendar day without time of day or zone: a visit happens on a
 // day wherever the coordinator's laptop thinks it is. The zero Date means
@@ -37,9 +43,19 @@ func ParseDate(s string) (Date, error) {
 	}
 	t, err := time.Parse(dateLayout, s)
 	if err != nil {
+		var y, m, d int
+		if n, _ := fmt.Sscanf(s, "%04d-%02d-%02d", &y, &m, &d); n == 3 && len(s) == len(dateLayout) &&
+			m >= 1 && m <= 12 && d >= 1 && d <= 31 {
+			return Date{}, fmt.Errorf("parse date %q: %w", s, ErrNoSuchDay)
+		}
 		return Date{}, fmt.Errorf("parse date %q: %w", s, err)
 	}
 	return DateOf(t), nil
+}
+
+// DaysIn returns the number of days of a month.
+func DaysIn(year int, month time.Month) int {
+	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // IsZero reports whether the date is unset.

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -66,5 +67,31 @@ func TestDateArithmetic(t *testing.T) {
 	}
 	if d, err := domain.ParseDate(""); err != nil || !d.IsZero() || d.String() != "" {
 		t.Errorf(`ParseDate("") = %v, %v`, d, err)
+	}
+}
+
+// A day that does not exist is told apart from text that is not a date,
+// so that a form can say which.
+func TestParseDateNoSuchDay(t *testing.T) {
+	for _, s := range []string{"2026-02-30", "2026-04-31", "2025-02-29"} {
+		_, err := domain.ParseDate(s)
+		if !errors.Is(err, domain.ErrNoSuchDay) {
+			t.Errorf("ParseDate(%q) = %v, want ErrNoSuchDay", s, err)
+		}
+	}
+	for _, s := range []string{"2026-2-3", "30/02/2026", "2026-13-01", "x"} {
+		_, err := domain.ParseDate(s)
+		if err == nil || errors.Is(err, domain.ErrNoSuchDay) {
+			t.Errorf("ParseDate(%q) = %v, want a format error", s, err)
+		}
+	}
+	if d, err := domain.ParseDate("2024-02-29"); err != nil || d != domain.NewDate(2024, 2, 29) {
+		t.Errorf("leap day: %v, %v", d, err)
+	}
+	if n := domain.DaysIn(2026, time.February); n != 28 {
+		t.Errorf("DaysIn(2026-02) = %d", n)
+	}
+	if n := domain.DaysIn(2024, time.February); n != 29 {
+		t.Errorf("DaysIn(2024-02) = %d", n)
 	}
 }

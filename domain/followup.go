@@ -1,6 +1,9 @@
 package domain
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // FollowUp is something promised to a member, usually during a visit.
 // Coordinators and the central office both edit it.
@@ -13,12 +16,18 @@ type FollowUp struct {
 	Due         Date           `json:"due"`
 	Status      FollowUpStatus `json:"status"`
 	AssignedTo  string         `json:"assigned_to"`
+	// DoneOn and DoneBy say when and by whom the follow-up was marked
+	// done; both are empty while it is not, and on follow-ups closed
+	// before Terrain recorded them.
+	DoneOn Date   `json:"done_on"`
+	DoneBy string `json:"done_by"`
 }
 
 // Normalize puts the follow-up's text in stored form; a new follow-up is open.
 func (f *FollowUp) Normalize() {
 	f.Description = NormalizeText(f.Description)
 	f.AssignedTo = NormalizeText(f.AssignedTo)
+	f.DoneBy = NormalizeText(f.DoneBy)
 	if f.Status == "" {
 		f.Status = FollowUpOpen
 	}
@@ -42,6 +51,27 @@ func (f FollowUp) Validate(today Date) error {
 		c.add("status", codeOrRequired(string(f.Status), CodeStatus), 0)
 	}
 	c.text("assigned_to", f.AssignedTo, false, MaxShortText)
+	// Tomorrow at most, as for a visit: a laptop's zone may be a day off.
+	c.date("done_on", f.DoneOn, false, earliest, today.AddDays(1))
+	c.text("done_by", f.DoneBy, false, MaxShortText)
+	return describe("follow-up", c.err())
+}
+
+// ValidateForVisit checks a follow-up promised during visit v: Validate's
+// rules, and a due day no earlier than the visit.
+func (f FollowUp) ValidateForVisit(v Visit, today Date) error {
+	err := f.Validate(today)
+	if f.Due.IsZero() || v.Date.IsZero() || !f.Due.Before(v.Date) {
+		return err
+	}
+	var c checker
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		c.errs = ve.Fields
+	} else if err != nil {
+		return err
+	}
+	c.add("due", CodeDueBefore, 0)
 	return describe("follow-up", c.err())
 }
 

@@ -31,13 +31,15 @@ type Member struct {
 }
 
 // Normalize puts every field in its stored form: NFC text without
-// surrounding blanks, postal code "A1A 1A1", NEQ digits, e-mails in lower
+// surrounding blanks, postal code "A1A 1A1", phones "418 555-0123", NEQ digits, e-mails in lower
 // case, services sorted without repeats. Validate expects a normalised value.
 func (m *Member) Normalize() {
 	for _, p := range []*string{&m.Name, &m.Municipality, &m.Address, &m.Phone,
 		&m.Website, &m.ContactName, &m.ContactRole, &m.ContactPhone, &m.Notes} {
 		*p = NormalizeText(*p)
 	}
+	m.Phone = NormalizePhone(m.Phone)
+	m.ContactPhone = NormalizePhone(m.ContactPhone)
 	m.NEQ = NormalizeNEQ(m.NEQ)
 	m.PostalCode = NormalizePostalCode(NormalizeText(m.PostalCode))
 	m.Email = strings.ToLower(NormalizeText(m.Email))

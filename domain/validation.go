@@ -37,6 +37,7 @@ const (
 	CodeNextVisit     = "validation.next_visit_before_visit"
 	CodeDuration      = "validation.duration"
 	CodeRegionsNeeded = "validation.regions_required"
+	CodeDueBefore     = "validation.due_before_visit"
 )
 
 // ValidationCodes lists every code a Validate method can return.
@@ -44,7 +45,7 @@ func ValidationCodes() []string {
 	return []string{CodeRequired, CodeTooLong, CodeBadText, CodeBadID, CodeNEQ,
 		CodePostalCode, CodeEmail, CodePhone, CodeWebsite, CodeRegion, CodeLegalForm,
 		CodeService, CodeMode, CodeStatus, CodeDateRange, CodeDateFuture, CodeNextVisit,
-		CodeDuration, CodeRegionsNeeded}
+		CodeDuration, CodeRegionsNeeded, CodeDueBefore}
 }
 
 // FieldError says what is wrong with one field. Field is the JSON name of the
@@ -172,7 +173,7 @@ const (
 var (
 	postalCodePattern = regexp.MustCompile(`^[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z] [0-9][ABCEGHJ-NPRSTV-Z][0-9]$`)
 	serviceIDPattern  = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
-	extensionPattern  = regexp.MustCompile(`(?i)\s*(?:#|x|ext\.?|poste|p\.)\s*[0-9]{1,6}$`)
+	extensionPattern  = regexp.MustCompile(`(?i)\s*(#|x|ext\.?|poste|p\.)\s*([0-9]{1,6})$`)
 )
 
 // NormalizePostalCode upper-cases a Canadian postal code and puts the single
@@ -216,6 +217,30 @@ func ValidPhone(s string) bool {
 		}
 	}
 	return digits == 10 || digits == 11 && first == '1'
+}
+
+// NormalizePhone writes a valid North American number the Québec way,
+// "418 555-0123", without the country code, followed by its extension as
+// "poste 12" (the keyword as typed, in lower case). Anything ValidPhone
+// refuses is left as it is, for the error to show what was typed.
+func NormalizePhone(s string) string {
+	s = strings.TrimSpace(s)
+	if !ValidPhone(s) {
+		return s
+	}
+	ext := ""
+	if m := extensionPattern.FindStringSubmatch(s); m != nil {
+		ext = " " + strings.ToLower(m[1]) + " " + m[2]
+		s = s[:len(s)-len(m[0])]
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+	digits = digits[len(digits)-10:] // drop the country code 1
+	return digits[:3] + " " + digits[3:6] + "-" + digits[6:] + ext
 }
 
 // ValidEmail accepts a bare address with a dotted domain ("a@b.org", not

@@ -69,7 +69,7 @@ func goodMember() domain.Member {
 		Website:      "https://laruche.example.org",
 		ContactName:  "Josée Côté",
 		ContactRole:  "directrice générale",
-		ContactPhone: "(418) 555-0143 poste 12",
+		ContactPhone: "418 555-0143 poste 12",
 		ContactEmail: "josee.cote@laruche.example.org",
 		Services:     []string{"accounting", "hr"},
 		MemberSince:  domain.NewDate(2012, 4, 1),
@@ -484,4 +484,104 @@ func TestCatalog(t *testing.T) {
 	if got := domain.SortedRegionCodes([]string{"16", "03", "16", "10"}); !reflect.DeepEqual(got, []string{"03", "10", "16"}) {
 		t.Errorf("SortedRegionCodes = %v", got)
 	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"90", 90, true},
+		{" 45 ", 45, true},
+		{"1h30", 90, true},
+		{"1 h 30", 90, true},
+		{"1H30", 90, true},
+		{"2h", 120, true},
+		{"2 h", 120, true},
+		{"0h45", 45, true},
+		{"1:30", 90, true},
+		{"90 min", 90, true},
+		{"90min", 90, true},
+		{"1,5 h", 90, true},
+		{"1.5h", 90, true},
+		{"1h75", 0, false},
+		{"trois heures", 0, false},
+		{"", 0, false},
+		{"h", 0, false},
+		{"-30", 0, false},
+		{"1h30h", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := domain.ParseDuration(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("ParseDuration(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"4185550123", "418 555-0123"},
+		{"(418) 555-0123", "418 555-0123"},
+		{"418.555.0123", "418 555-0123"},
+		{"1-418-555-0123", "418 555-0123"},
+		{"+1 514 555 0199", "514 555-0199"},
+		{"(418) 555-0123 poste 12", "418 555-0123 poste 12"},
+		{"418-555-0123 EXT.4", "418 555-0123 ext. 4"},
+		{"418 555 0123 x4", "418 555-0123 x 4"},
+		// Not a valid number: left as typed, for the error to point at.
+		{"555-0123", "555-0123"},
+		{"abc", "abc"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := domain.NormalizePhone(tt.in); got != tt.want {
+			t.Errorf("NormalizePhone(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if domain.ValidPhone(tt.in) && !domain.ValidPhone(domain.NormalizePhone(tt.in)) {
+			t.Errorf("NormalizePhone(%q) is no longer valid", tt.in)
+		}
+	}
+	m := goodMember()
+	m.Phone, m.ContactPhone = "4185550142", "1 (418) 555-0143 poste 12"
+	m.Normalize()
+	if m.Phone != "418 555-0142" || m.ContactPhone != "418 555-0143 poste 12" {
+		t.Errorf("Member.Normalize: phone %q, contact phone %q", m.Phone, m.ContactPhone)
+	}
+}
+
+func TestFollowUpCompletion(t *testing.T) {
+	f := goodFollowUp()
+	f.Status, f.DoneOn, f.DoneBy = domain.FollowUpDone, today, " Luc Gagnon "
+	f.Normalize()
+	if f.DoneBy != "Luc Gagnon" {
+		t.Errorf("DoneBy normalised to %q", f.DoneBy)
+	}
+	wantFields(t, "done today", f.Validate(today))
+	f.DoneOn = today.AddDays(2)
+	wantFields(t, "done in two days", f.Validate(today), fe("done_on", domain.CodeDateFuture))
+	f.DoneOn = domain.NewDate(1999, 1, 1)
+	wantFields(t, "done in 1999", f.Validate(today), fe("done_on", domain.CodeDateRange))
+	f.DoneOn, f.DoneBy = today, strings.Repeat("x", domain.MaxShortText+1)
+	wantFields(t, "long author", f.Validate(today), domain.FieldError{Field: "done_by", Code: domain.CodeTooLong, Max: domain.MaxShortText})
+	// A follow-up recorded before completion was tracked has neither.
+	old := goodFollowUp()
+	old.Status = domain.FollowUpDone
+	wantFields(t, "done without date", old.Validate(today))
+}
+
+func TestFollowUpOfVisit(t *testing.T) {
+	v := goodVisit()
+	f := goodFollowUp()
+	wantFields(t, "due after the visit", f.ValidateForVisit(v, today))
+	f.Due = v.Date
+	wantFields(t, "due the day of the visit", f.ValidateForVisit(v, today))
+	f.Due = v.Date.AddDays(-6 * 365)
+	wantFields(t, "due six years before", f.ValidateForVisit(v, today), fe("due", domain.CodeDueBefore))
+	f.Due = domain.NewDate(1999, 1, 1)
+	wantFields(t, "due 1999", f.ValidateForVisit(v, today), fe("due", domain.CodeDateRange))
+	v.Date = domain.Date{}
+	f.Due = today
+	wantFields(t, "visit without date", f.ValidateForVisit(v, today))
 }

@@ -1,5 +1,10 @@
 package domain
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Visit records one meeting between a coordinator and a member. Only the
 // coordinator who wrote it edits it.
 type Visit struct {
@@ -54,4 +59,48 @@ func (v Visit) Validate(today Date) error {
 		}
 	}
 	return describe("visit", c.err())
+}
+
+// ParseDuration reads a visit's length as a coordinator types it: minutes
+// ("90", "90 min"), hours and minutes ("1h30", "1 h 30", "1:30") or
+// decimal hours ("1,5 h", "1.5h"). ok is false for anything else; the
+// range is Validate's business.
+func ParseDuration(s string) (minutes int, ok bool) {
+	s = strings.ToLower(strings.Join(strings.Fields(s), ""))
+	s = strings.TrimSuffix(strings.TrimSuffix(s, "minutes"), "min")
+	num := func(t string) (int, bool) {
+		n, err := strconv.Atoi(t)
+		if err != nil || t[0] < '0' || t[0] > '9' {
+			return 0, false
+		}
+		return n, true
+	}
+	h, m, found := strings.Cut(s, "h")
+	if !found {
+		h, m, found = strings.Cut(s, ":")
+		if found && m == "" {
+			return 0, false
+		}
+	}
+	if !found {
+		return num(s)
+	}
+	if strings.ContainsAny(h, ".,") && m == "" {
+		f, err := strconv.ParseFloat(strings.Replace(h, ",", ".", 1), 64)
+		if err != nil || f < 0 || h[0] < '0' || h[0] > '9' {
+			return 0, false
+		}
+		return int(f*60 + 0.5), true
+	}
+	hours, ok := num(h)
+	if !ok {
+		return 0, false
+	}
+	mins := 0
+	if m != "" {
+		if mins, ok = num(m); !ok || mins >= 60 {
+			return 0, false
+		}
+	}
+	return hours*60 + mins, true
 }

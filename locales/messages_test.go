@@ -142,6 +142,7 @@ var sample = map[string]any{
 	"Path": "/home/demo/visites.csv", "People": "Marie Gagnon", "Reason": "hors ligne", "Services": "Comptabilité",
 	"Regions": "Côte-Nord, Gaspésie", "Time": "14 h 05",
 	"Step": "2", "Steps": "3", "Total": "3 000", "Who": "Bureau central",
+	"Description": "Réviser les règlements", "Overdue": "2 suivis en retard",
 	// Keys of the headless commands.
 	"Server": "https://central.example.org",
 	// Keys of the PDF documents.

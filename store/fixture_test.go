@@ -133,11 +133,19 @@ func (g *fixtureGen) followUp(v domain.Visit) domain.FollowUp {
 	if v.Date.Before(domain.DateOf(fixtureNow()).AddDays(-120)) && g.rng.IntN(20) > 0 {
 		status = domain.FollowUpDone
 	}
-	return domain.FollowUp{
+	f := domain.FollowUp{
 		ID: g.id(v.Date.Time()), MemberID: v.MemberID, VisitID: v.ID, ServiceID: g.pick(fxServices),
 		Description: g.words(6 + g.rng.IntN(10)), Due: v.Date.AddDays(7 + g.rng.IntN(60)),
 		Status: status, AssignedTo: g.pick(fxFirst),
 	}
+	if status == domain.FollowUpDone {
+		f.DoneOn = f.Due
+		if now := domain.DateOf(fixtureNow()); now.Before(f.DoneOn) {
+			f.DoneOn = now
+		}
+		f.DoneBy = f.AssignedTo
+	}
+	return f
 }
 
 // fixtureSize describes a generated store.

@@ -177,3 +177,22 @@ func TestEncodeSummary(t *testing.T) {
 		}
 	}
 }
+
+// A follow-up written before completion was recorded has no done_on nor
+// done_by: the codec reads it, with both empty.
+func TestRecordCodecReadsFollowUpsWithoutCompletion(t *testing.T) {
+	f := newFixtureGen(7).followUp(domain.Visit{ID: "0190a8c5-3f2e-7b7a-9c1d-2e3f4a5b6c7d",
+		MemberID: "0190a8c5-3f2e-7b7a-9c1d-2e3f4a5b6c7e", Date: domain.NewDate(2020, 1, 1)})
+	f.Status, f.DoneOn, f.DoneBy = domain.FollowUpDone, domain.NewDate(2020, 2, 1), "Luc"
+	c := changeOf(t, domain.KindFollowUp, f.ID, &f, 12, "central")
+	delete(c.Fields, "done_on")
+	delete(c.Fields, "done_by")
+	got, ok := recordCodecs[domain.KindFollowUp].decode(c.Fields, c.ID)
+	if !ok {
+		t.Fatal("the codec does not read a follow-up without done_on and done_by")
+	}
+	old := got.(*domain.FollowUp)
+	if !old.DoneOn.IsZero() || old.DoneBy != "" || old.Status != domain.FollowUpDone || old.Description != f.Description {
+		t.Errorf("decoded %+v", old)
+	}
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"RejectionRepeatedOnRetry", testRejectionReplay},
 		{"SameFieldConflictConverges", testSameFieldConflict},
 		{"DifferentFieldsBothSurvive", testDifferentFields},
+		{"FollowUpCompletionSyncs", testFollowUpCompletion},
 		{"ClockAheadIsClamped", testClockAhead},
 		{"OutOfScopeRefusedRestApplies", testOutOfScope},
 		{"VisitsOnlyByTheirCoordinator", testVisitAuthor},
