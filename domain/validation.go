@@ -37,6 +37,7 @@ const (
 	CodeNextVisit     = "validation.next_visit_before_visit"
 	CodeDuration      = "validation.duration"
 	CodeRegionsNeeded = "validation.regions_required"
+	CodeVisitEmpty    = "validation.visit_empty"
 )
 
 // ValidationCodes lists every code a Validate method can return.
@@ -44,7 +45,7 @@ func ValidationCodes() []string {
 	return []string{CodeRequired, CodeTooLong, CodeBadText, CodeBadID, CodeNEQ,
 		CodePostalCode, CodeEmail, CodePhone, CodeWebsite, CodeRegion, CodeLegalForm,
 		CodeService, CodeMode, CodeStatus, CodeDateRange, CodeDateFuture, CodeNextVisit,
-		CodeDuration, CodeRegionsNeeded}
+		CodeDuration, CodeRegionsNeeded, CodeVisitEmpty}
 }
 
 // FieldError says what is wrong with one field. Field is the JSON name of the

@@ -1,5 +1,7 @@
 package domain
 
+import "strings"
+
 // Visit records one meeting between a coordinator and a member. Only the
 // coordinator who wrote it edits it.
 type Visit struct {
@@ -29,7 +31,9 @@ func (v *Visit) Normalize() {
 
 // Validate checks a normalised visit. A visit cannot be dated after tomorrow
 // (a laptop's zone may be a day off), nor before 2000; the next visit comes
-// after it and within five years.
+// after it and within five years. A visit must say something — people met,
+// a service discussed, notes or needs: the form pre-fills date, duration and
+// mode, so an empty one could otherwise be saved by mistake and synced.
 func (v Visit) Validate(today Date) error {
 	var c checker
 	c.id("id", v.ID, true)
@@ -53,5 +57,14 @@ func (v Visit) Validate(today Date) error {
 			c.date("next_visit", v.NextVisit, false, earliest, today.AddDays(5*366))
 		}
 	}
+	if v.Empty() {
+		c.add("notes", CodeVisitEmpty, 0)
+	}
 	return describe("visit", c.err())
+}
+
+// Empty reports whether the visit records nothing of the meeting itself.
+func (v Visit) Empty() bool {
+	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
+	return blank(v.PeopleMet) && len(v.ServicesDiscussed) == 0 && blank(v.Notes) && blank(v.Needs)
 }
