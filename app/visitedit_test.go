@@ -223,3 +223,16 @@ func TestAuthorDeletesVisit(t *testing.T) {
 		t.Error("a draft outlived the deleted visit")
 	}
 }
+
+// The screenshot hook TERRAIN_SCREEN=visit-edit opens one of the
+// coordinator's visits for correction.
+func TestVisitEditScreen(t *testing.T) {
+	u, w := startUI(t, "en", func(c *Config) { c.Screen = screenVisitEdit })
+	f := u.main.form
+	if f == nil || f.editing == nil || !u.mine(*f.editing) {
+		t.Fatal("the visit-edit screen does not show one of my visits being corrected")
+	}
+	if w.Canvas().Focused() != f.notes || !hasText(w, tr("en", "visit.delete")) {
+		t.Error("the notes are not focused, or Delete is missing")
+	}
+}

@@ -9,7 +9,7 @@
 #
 # Settings, all optional:
 #   SCREENS         screens to capture (TERRAIN_SCREEN values), default
-#                   "members member visit-error dashboard syncing"
+#                   "members member visit-error visit-edit dashboard syncing"
 #   LANGS           default "fr en"
 #   SIZES           default "1280x800 1024x640"
 #   WINDOW_NAME     start of the window title to wait for, default "Terrain"
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-read -r -a screens <<<"${SCREENS:-members member visit-error dashboard syncing}"
+read -r -a screens <<<"${SCREENS:-members member visit-error visit-edit dashboard syncing}"
 read -r -a langs <<<"${LANGS:-fr en}"
 read -r -a sizes <<<"${SIZES:-1280x800 1024x640}"
 window_name="${WINDOW_NAME:-Terrain}"
