@@ -81,8 +81,9 @@ func (d *memberDetail) historyEntry(v domain.Visit) fyne.CanvasObject {
 		if c, err := u.st.Coordinator(v.CoordinatorID); err == nil && c.Name != "" {
 			text = loc.T("visit.summary.author", map[string]any{"Name": c.Name})
 		}
-		by := widget.NewLabel(text)
-		by.Importance = widget.LowImportance
+		// Italic rather than low importance: grey on the dark theme is
+		// too faint to read.
+		by := widget.NewLabelWithStyle(text, fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
 		return container.NewVBox(summary, by)
 	}
 	edit := widget.NewButtonWithIcon(loc.T("visit.edit"), theme.Icon(theme.IconNameDocumentCreate), func() {
