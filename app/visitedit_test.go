@@ -236,3 +236,23 @@ func TestVisitEditScreen(t *testing.T) {
 		t.Error("the notes are not focused, or Delete is missing")
 	}
 }
+
+// A correction left as a draft whose visit was deleted meanwhile (on
+// another laptop) comes back as a new visit: nothing typed vanishes.
+func TestEditDraftOfDeletedVisit(t *testing.T) {
+	u, _ := startUI(t, "fr")
+	mine, _ := memberWithOwnVisit(t, u)
+	d := draftOf(mine)
+	d.Notes = "Correction commencée hors ligne"
+	if err := u.st.DeleteVisit(mine.ID); err != nil {
+		t.Fatal(err)
+	}
+	u.main.openVisitForm(mine.MemberID, &d)
+	f := u.main.form
+	if f == nil {
+		t.Fatal("the draft of a deleted visit's correction did not open")
+	}
+	if f.editing != nil || f.visitID == mine.ID || f.notes.Text != d.Notes {
+		t.Errorf("form: editing %v, id reused %v, notes %q", f.editing != nil, f.visitID == mine.ID, f.notes.Text)
+	}
+}

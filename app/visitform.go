@@ -117,12 +117,21 @@ func (u *UI) newVisitForm(memberID string, d *visitDraft) (*visitForm, error) {
 		// Dirty means "differs from what is saved", so the untouched
 		// form is the stored visit, whatever the draft holds.
 		v, err := u.st.Visit(d.VisitID)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Deleted (or gone with its member's region) while its
+			// correction waited as a draft: what was typed comes back as
+			// a new visit, to save or discard, rather than vanish.
+			restart := *d
+			restart.Editing, restart.VisitID = false, f.initial.VisitID
+			d = &restart
+		case err != nil:
 			return nil, err
+		default:
+			f.editing = &v
+			f.initial = draftOf(v)
+			f.initial.Services = f.checkable(v.ServicesDiscussed)
 		}
-		f.editing = &v
-		f.initial = draftOf(v)
-		f.initial.Services = f.checkable(v.ServicesDiscussed)
 	}
 	start := f.initial
 	if d != nil {
