@@ -322,7 +322,7 @@ func TestVisitCorrections(t *testing.T) {
 	expect(t, run(t, env, "", "visits", "edit", "--id", v.ID, "--notes", "Rencontre avec la directrice",
 		"--services", "legal, hr", "--duration", "75"), exitOK, "corrected visit "+v.ID,
 		`"notes": "Rencontre avec la directrice"`, `"duration_minutes": 75`, `"hr",`, `"coordinator_id": "`+v.CoordinatorID)
-	expect(t, run(t, env, "", "visits", "edit", "--id", v.ID, "--mode", "fax"), exitError, "not changed: mode: mode")
+	expect(t, run(t, env, "", "visits", "edit", "--id", v.ID, "--mode", "fax"), exitError, "not changed: mode (validation.mode)")
 	expect(t, run(t, env, "", "visits", "edit", "--id", domain.NewID(), "--notes", "x"), exitError, "no visit has id")
 	r := run(t, env, "", "export", "visits", "--out", "-", "--lang", "en")
 	if !strings.Contains(r.stdout, "Rencontre avec la directrice") || strings.Contains(r.stdout, "directirce") {

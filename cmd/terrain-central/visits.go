@@ -156,7 +156,7 @@ func explainVisitError(err error, id string) error {
 	case errors.As(err, &refused):
 		var parts []string
 		for _, fe := range refused.Rejection.Fields {
-			parts = append(parts, fe.Field+": "+strings.TrimPrefix(fe.Code, "validation."))
+			parts = append(parts, fe.Field+" ("+fe.Code+")")
 		}
 		if len(parts) == 0 {
 			return fmt.Errorf("visit %s not changed: %s", id, refused.Rejection.Message)
