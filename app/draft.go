@@ -12,8 +12,11 @@ import (
 // visitDraft is the visit form as typed, field by field, before any
 // parsing: what comes back after a crash is exactly what was on screen.
 type visitDraft struct {
-	MemberID  string          `json:"member_id"`
-	VisitID   string          `json:"visit_id"`
+	MemberID string `json:"member_id"`
+	VisitID  string `json:"visit_id"`
+	// Editing marks the correction of a saved visit (absent in drafts
+	// written before visits could be corrected: a new visit).
+	Editing   bool            `json:"editing,omitempty"`
 	Date      string          `json:"date"`
 	Duration  string          `json:"duration"`
 	Mode      string          `json:"mode"`

@@ -206,7 +206,7 @@ func joinNonEmpty(sep string, parts ...string) string {
 }
 
 func (d *memberDetail) fillHistory() {
-	u, loc := d.u, d.u.loc
+	loc := d.u.loc
 	d.history.RemoveAll()
 	if len(d.visits) == 0 {
 		d.history.Add(widget.NewLabel(loc.T("member.no_visits")))
@@ -220,7 +220,7 @@ func (d *memberDetail) fillHistory() {
 		if i > 0 {
 			d.history.Add(widget.NewSeparator())
 		}
-		d.history.Add(d.withReport(v, u.visitSummary(v)))
+		d.history.Add(d.historyEntry(v))
 	}
 }
 

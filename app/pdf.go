@@ -9,7 +9,6 @@ import (
 	"unicode"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -31,15 +30,16 @@ func (d *memberDetail) sheetButton() *widget.Button {
 	})
 }
 
-// withReport puts a "PDF report…" button beside a visit of the history.
-func (d *memberDetail) withReport(v domain.Visit, summary fyne.CanvasObject) fyne.CanvasObject {
+// reportButton saves the visit report of v as PDF; the history shows it
+// beside each visit.
+func (d *memberDetail) reportButton(v domain.Visit) *widget.Button {
 	u, name := d.u, d.member.Name
 	b := widget.NewButtonWithIcon(u.loc.T("visit.pdf_report"), theme.Icon(theme.IconNameDocumentPrint), func() {
 		u.savePDF(u.loc.T("pdf.file.visit", map[string]any{"Name": fileSafe(name), "Date": v.Date.String()}),
 			func(w io.Writer) error { return u.writeVisitReport(w, v.MemberID, v.ID) })
 	})
 	b.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, nil, container.NewVBox(b), summary)
+	return b
 }
 
 // savePDF asks where to save a document named name, then writes it there.

@@ -3,6 +3,7 @@ package app
 import (
 	"time"
 
+	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/engine"
 )
@@ -12,6 +13,7 @@ const (
 	screenMembers    = "members"
 	screenMember     = "member"
 	screenVisitError = "visit-error"
+	screenVisitEdit  = "visit-edit"
 	screenDashboard  = "dashboard"
 	screenSyncing    = "syncing"
 	screenVisitPDF   = "visit-pdf"
@@ -56,6 +58,16 @@ func (u *UI) applyScreen() {
 		}
 		m.openVisitForm(id, nil)
 		u.fillInvalidVisit(id)
+	case screenVisitEdit:
+		v, ok := u.showcaseOwnVisit()
+		if !ok {
+			return
+		}
+		m.tabs.SelectIndex(tabMembers)
+		m.openVisitEdit(v)
+		if m.form != nil {
+			u.win.Canvas().Focus(m.form.notes)
+		}
 	case screenDashboard:
 		m.tabs.SelectIndex(tabDashboard)
 	case screenFollowUps:
@@ -113,6 +125,29 @@ func (u *UI) showcaseMember() string {
 		}
 	}
 	return rows[0].ID
+}
+
+// showcaseOwnVisit picks the newest visit of the signed-in coordinator,
+// at the showcase member if it has one.
+func (u *UI) showcaseOwnVisit() (domain.Visit, bool) {
+	ids := []string{u.showcaseMember()}
+	if rows, err := u.st.SearchMembers(store.MemberQuery{}); err == nil {
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+	}
+	for _, id := range ids {
+		vs, err := u.st.VisitsOfMember(id, 0)
+		if err != nil {
+			continue
+		}
+		for _, v := range vs {
+			if u.mine(v) {
+				return v, true
+			}
+		}
+	}
+	return domain.Visit{}, false
 }
 
 // fillInvalidVisit types a visit with two mistakes (no duration, the next

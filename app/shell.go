@@ -190,7 +190,7 @@ func (m *mainScreen) openMember(id string) {
 // member's.
 func (m *mainScreen) openVisitForm(memberID string, d *visitDraft) {
 	if d == nil {
-		if saved, ok := m.u.drafts.load(); ok && saved.MemberID == memberID {
+		if saved, ok := m.u.drafts.load(); ok && saved.MemberID == memberID && !saved.Editing {
 			d = &saved
 			m.u.nav.restored = true
 		}

@@ -27,13 +27,16 @@ const (
 	codeDurationFormat = "form.duration_invalid"
 )
 
-// visitForm records a visit and the follow-ups promised during it. What
-// is typed is never cleared by a failed save, and is kept as a draft in
-// the store a moment after every change.
+// visitForm records a visit and the follow-ups promised during it, or
+// corrects a saved visit of its author (editing). What is typed is never
+// cleared by a failed save, and is kept as a draft in the store a moment
+// after every change.
 type visitForm struct {
 	u       *UI
 	member  domain.Member
 	visitID string
+	// editing is the saved visit being corrected; nil for a new visit.
+	editing *domain.Visit
 
 	date     *dateField
 	duration *entry
@@ -116,6 +119,26 @@ func (u *UI) newVisitForm(memberID string, d *visitDraft) (*visitForm, error) {
 
 	f.initial = visitDraft{MemberID: memberID, VisitID: domain.NewID(), Date: u.today().String(),
 		Duration: strconv.Itoa(defaultDuration), Mode: string(domain.OnSite)}
+	if d != nil && d.Editing {
+		// Dirty means "differs from what is saved", so the untouched
+		// form is the stored visit, whatever the draft holds.
+		v, err := u.st.Visit(d.VisitID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Deleted (or gone with its member's region) while its
+			// correction waited as a draft: what was typed comes back as
+			// a new visit, to save or discard, rather than vanish.
+			restart := *d
+			restart.Editing, restart.VisitID = false, f.initial.VisitID
+			d = &restart
+		case err != nil:
+			return nil, err
+		default:
+			f.editing = &v
+			f.initial = draftOf(v)
+			f.initial.Services = f.checkable(v.ServicesDiscussed)
+		}
+	}
 	start := f.initial
 	if d != nil {
 		start = *d
@@ -130,6 +153,18 @@ func (u *UI) newVisitForm(memberID string, d *visitDraft) (*visitForm, error) {
 	return f, nil
 }
 
+// checkable is ids as the check boxes read them back: in catalog order,
+// without the services the catalog no longer offers.
+func (f *visitForm) checkable(ids []string) []string {
+	var out []string
+	for _, id := range f.serviceIDs {
+		if slices.Contains(ids, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func checksAsObjects(cs []*widget.Check) []fyne.CanvasObject {
 	out := make([]fyne.CanvasObject, len(cs))
 	for i, c := range cs {
@@ -142,10 +177,17 @@ func (f *visitForm) build(restored bool) fyne.CanvasObject {
 	u, loc := f.u, f.u.loc
 	back := widget.NewButtonWithIcon("", theme.Icon(theme.IconNameNavigateBack), f.cancel)
 	back.Importance = widget.LowImportance
-	top := container.NewVBox(container.NewBorder(nil, nil, back, nil,
-		heading(loc.T("visit.title", map[string]any{"Name": f.member.Name}))))
+	title := loc.T("visit.title", map[string]any{"Name": f.member.Name})
+	if f.editing != nil {
+		title = loc.T("visit.edit_title", map[string]any{"Name": f.member.Name, "Date": loc.Date(f.editing.Date)})
+	}
+	top := container.NewVBox(container.NewBorder(nil, nil, back, nil, heading(title)))
 	if restored {
-		note := wrapped(loc.T("visit.draft_restored"))
+		key := "visit.draft_restored"
+		if f.editing != nil {
+			key = "visit.edit_draft_restored"
+		}
+		note := wrapped(loc.T(key))
 		note.Importance = widget.WarningImportance
 		top.Add(note)
 	}
@@ -169,7 +211,13 @@ func (f *visitForm) build(restored bool) fyne.CanvasObject {
 	cancel := widget.NewButton(loc.T("dialog.cancel"), f.cancel)
 	save := widget.NewButtonWithIcon(loc.T("form.save"), theme.Icon(theme.IconNameDocumentSave), f.save)
 	save.Importance = widget.HighImportance
-	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(cancel, save), f.msg)
+	actions := container.NewHBox(cancel, save)
+	if f.editing != nil {
+		del := widget.NewButtonWithIcon(loc.T("visit.delete"), theme.Icon(theme.IconNameDelete), f.confirmDelete)
+		del.Importance = widget.DangerImportance
+		actions = container.NewHBox(del, widget.NewSeparator(), cancel, save)
+	}
+	bottom := container.NewBorder(nil, nil, nil, actions, f.msg)
 	f.scroll = container.NewVScroll(container.NewPadded(body))
 	return container.NewBorder(top, bottom, nil, nil, f.scroll)
 }
@@ -204,7 +252,7 @@ func (f *visitForm) fill(d visitDraft) {
 // snapshot reads the widgets into a draft.
 func (f *visitForm) snapshot() visitDraft {
 	d := visitDraft{
-		MemberID: f.member.ID, VisitID: f.visitID,
+		MemberID: f.member.ID, VisitID: f.visitID, Editing: f.editing != nil,
 		Date: f.date.Text(), Duration: strings.TrimSpace(f.duration.Text),
 		People: f.people.Text, Notes: f.notes.Text, Needs: f.needs.Text, Next: f.next.Text(),
 	}
@@ -365,6 +413,16 @@ func (f *visitForm) parse() parsed {
 	if me, err := u.st.Me(); err == nil {
 		v.CoordinatorID = me.ID
 	}
+	if f.editing != nil {
+		// A correction keeps the author, and the services the catalog no
+		// longer offers (the form has no check box for them).
+		v.CoordinatorID = f.editing.CoordinatorID
+		for _, id := range f.editing.ServicesDiscussed {
+			if !slices.Contains(f.serviceIDs, id) {
+				v.ServicesDiscussed = append(v.ServicesDiscussed, id)
+			}
+		}
+	}
 	date, fe := f.date.check("date")
 	if fe != nil {
 		bad = append(bad, *fe)
@@ -481,6 +539,9 @@ func (f *visitForm) save() {
 // saveError explains a refused save; a validation error here means the
 // store's rules saw something the form's did not (its own "today").
 func (f *visitForm) saveError(err error) string {
+	if errors.Is(err, store.ErrDeleted) {
+		return f.u.loc.T("visit.deleted_meanwhile")
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return f.u.loc.T("visit.member_gone")
 	}

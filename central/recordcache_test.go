@@ -106,7 +106,7 @@ func TestPushReadsRecordsInOneGo(t *testing.T) {
 		add(domain.KindVisit, v.ID, v)
 	}
 	stray := domain.Visit{ID: domain.NewID(), MemberID: domain.NewID(), CoordinatorID: coord.ID,
-		Date: domain.DateOf(time.Now()), DurationMinutes: 30, Mode: domain.Phone}
+		Date: domain.DateOf(time.Now()), DurationMinutes: 30, Mode: domain.Phone, Notes: "Appel"}
 	add(domain.KindVisit, stray.ID, stray)
 
 	b.reads, b.batches = 0, 0

@@ -38,6 +38,7 @@ const (
 	CodeDuration      = "validation.duration"
 	CodeRegionsNeeded = "validation.regions_required"
 	CodeDueBefore     = "validation.due_before_visit"
+	CodeVisitEmpty    = "validation.visit_empty"
 )
 
 // ValidationCodes lists every code a Validate method can return.
@@ -45,7 +46,7 @@ func ValidationCodes() []string {
 	return []string{CodeRequired, CodeTooLong, CodeBadText, CodeBadID, CodeNEQ,
 		CodePostalCode, CodeEmail, CodePhone, CodeWebsite, CodeRegion, CodeLegalForm,
 		CodeService, CodeMode, CodeStatus, CodeDateRange, CodeDateFuture, CodeNextVisit,
-		CodeDuration, CodeRegionsNeeded, CodeDueBefore}
+		CodeDuration, CodeRegionsNeeded, CodeDueBefore, CodeVisitEmpty}
 }
 
 // FieldError says what is wrong with one field. Field is the JSON name of the

@@ -220,6 +220,14 @@ func TestVisitValidate(t *testing.T) {
 		{"bad needs", func(v *domain.Visit) { v.Needs = "bell\a" }, []domain.FieldError{fe("needs", domain.CodeBadText)}},
 		{"next visit same day", func(v *domain.Visit) { v.NextVisit = v.Date }, []domain.FieldError{fe("next_visit", domain.CodeNextVisit)}},
 		{"next visit too far", func(v *domain.Visit) { v.NextVisit = today.AddDays(5*366 + 1) }, []domain.FieldError{fe("next_visit", domain.CodeDateFuture)}},
+		// Ctrl+N then Ctrl+S: date, duration and mode come pre-filled, so a
+		// visit that says nothing would pass every other rule.
+		{"empty", func(v *domain.Visit) {
+			v.PeopleMet, v.ServicesDiscussed, v.Notes, v.Needs, v.NextVisit = "", nil, "", "", domain.Date{}
+		}, []domain.FieldError{fe("notes", domain.CodeVisitEmpty)}},
+		{"blank text only", func(v *domain.Visit) { v.PeopleMet, v.ServicesDiscussed, v.Notes, v.Needs = " ", nil, "\n", "" }, []domain.FieldError{fe("notes", domain.CodeVisitEmpty)}},
+		{"notes alone", func(v *domain.Visit) { v.PeopleMet, v.ServicesDiscussed, v.Needs = "", nil, "" }, nil},
+		{"one service alone", func(v *domain.Visit) { v.PeopleMet, v.Notes, v.Needs = "", "", "" }, nil},
 		{"all at once", func(v *domain.Visit) { v.ID, v.Mode, v.DurationMinutes = "", "", 0 }, []domain.FieldError{
 			fe("id", domain.CodeRequired), fe("mode", domain.CodeRequired),
 			{Field: "duration_minutes", Code: domain.CodeDuration, Max: domain.MaxVisitMinutes}}},

@@ -34,7 +34,9 @@ func (v *Visit) Normalize() {
 
 // Validate checks a normalised visit. A visit cannot be dated after tomorrow
 // (a laptop's zone may be a day off), nor before 2000; the next visit comes
-// after it and within five years.
+// after it and within five years. A visit must say something — people met,
+// a service discussed, notes or needs: the form pre-fills date, duration and
+// mode, so an empty one could otherwise be saved by mistake and synced.
 func (v Visit) Validate(today Date) error {
 	var c checker
 	c.id("id", v.ID, true)
@@ -57,6 +59,9 @@ func (v Visit) Validate(today Date) error {
 		} else {
 			c.date("next_visit", v.NextVisit, false, earliest, today.AddDays(5*366))
 		}
+	}
+	if v.Empty() {
+		c.add("notes", CodeVisitEmpty, 0)
 	}
 	return describe("visit", c.err())
 }
@@ -103,4 +108,10 @@ func ParseDuration(s string) (minutes int, ok bool) {
 		}
 	}
 	return hours*60 + mins, true
+}
+
+// Empty reports whether the visit records nothing of the meeting itself.
+func (v Visit) Empty() bool {
+	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
+	return blank(v.PeopleMet) && len(v.ServicesDiscussed) == 0 && blank(v.Notes) && blank(v.Needs)
 }

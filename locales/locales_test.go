@@ -222,7 +222,7 @@ func TestError(t *testing.T) {
 	}
 
 	v := domain.Visit{ID: domain.NewID(), MemberID: domain.NewID(), CoordinatorID: domain.NewID(),
-		Date: today, DurationMinutes: 0, Mode: domain.OnSite}
+		Date: today, DurationMinutes: 0, Mode: domain.OnSite, Notes: "Appel"}
 	if got, want := en.Error(v.Validate(today)), "Duration (minutes): The duration must be at least 1 minute and at most 1,440 minutes."; got != want {
 		t.Errorf("en duration = %q, want %q", got, want)
 	}

@@ -14,7 +14,7 @@
 #
 # Settings, all optional:
 #   SCREENS         screens to capture (TERRAIN_SCREEN values), default
-#                   "members member visit-error dashboard syncing today
+#                   "members member visit-error visit-edit dashboard syncing today
 #                   settings-bottom members-light shortcuts"
 #   PDFS            documents to render, default "visit-pdf member-pdf"
 #   LANGS           default "fr en"
@@ -25,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-read -r -a screens <<<"${SCREENS:-members member visit-error dashboard syncing today settings-bottom members-light shortcuts}"
+read -r -a screens <<<"${SCREENS:-members member visit-error visit-edit dashboard syncing today settings-bottom members-light shortcuts}"
 read -r -a langs <<<"${LANGS:-fr en}"
 read -r -a sizes <<<"${SIZES:-1280x800 1024x640}"
 read -r -a pdfs <<<"${PDFS-visit-pdf member-pdf}"

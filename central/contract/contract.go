@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"ClockAheadIsClamped", testClockAhead},
 		{"OutOfScopeRefusedRestApplies", testOutOfScope},
 		{"VisitsOnlyByTheirCoordinator", testVisitAuthor},
+		{"VisitEditsByAuthor", testVisitEditsByAuthor},
+		{"VisitCorrectedByCentral", testVisitCorrectedByCentral},
 		{"InvalidMutationRejectedWithFields", testInvalid},
 		{"RefusedEditLeavesNoTrace", testRefusedEditLeavesNoTrace},
 		{"TombstonesPropagate", testTombstones},

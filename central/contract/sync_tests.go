@@ -385,7 +385,7 @@ func testInvalid(t *testing.T, open func(*testing.T) central.Backend) {
 		// A NUL byte, which PostgreSQL text refuses: refused as any bad
 		// id, never read from the database.
 		a.edit(kVisit, domain.NewID(), map[string]any{"member_id": "\x00", "coordinator_id": ana.ID,
-			"date": e.today().String(), "duration_minutes": 30, "mode": "on_site"}),
+			"date": e.today().String(), "duration_minutes": 30, "mode": "on_site", "notes": "Appel"}),
 	)
 	if len(a.lastRej) != 5 {
 		t.Fatalf("rejections = %s, want 5", jsonOf(a.lastRej))

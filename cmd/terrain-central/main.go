@@ -70,6 +70,10 @@ Usage:
   terrain-central members show --id ID [--out FILE.json] (--data DIR | --postgres URL)   everything held about a member
   terrain-central members delete --id ID (--data DIR | --postgres URL)   erase a member and its records, on every device
   terrain-central visits purge [--before YYYY-MM-DD | --visit-retention-months 84] (--data DIR | --postgres URL)
+  terrain-central visits edit --id ID [--notes T] [--needs T] [--people-met T] [--services a,b] [--date D] [--duration N]
+                        [--mode on_site|phone|video] [--next-visit D] [--member ID] (--data DIR | --postgres URL)
+                                                  correct any coordinator's visit; devices get it at their next sync
+  terrain-central visits delete --id ID (--data DIR | --postgres URL)   delete any coordinator's visit, on every device
   terrain-central export visits|followups|members (--data DIR | --postgres URL) --out FILE.csv [--lang fr|en]
   terrain-central demo (--data DIR | --postgres URL) [--seed N]
   terrain-central epoch rotate (--data DIR | --postgres URL)   after restoring a backup, before serving
@@ -132,7 +136,9 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 			"import": c.membersImport, "show": c.membersShow, "delete": c.membersDelete,
 		})
 	case "visits":
-		return sub("visits", map[string]func(context.Context, []string) error{"purge": c.visitsPurge})
+		return sub("visits", map[string]func(context.Context, []string) error{
+			"purge": c.visitsPurge, "edit": c.visitsEdit, "delete": c.visitsDelete,
+		})
 	case "export":
 		exports := map[string]func(context.Context, []string) error{}
 		for _, kind := range csvio.Kinds() {

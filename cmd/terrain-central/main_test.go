@@ -72,7 +72,11 @@ func TestUsageMistakes(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--visit-retention-months", "7y"}, "--visit-retention-months is a number of months"},
 		{[]string{"members", "show", "--data", dir}, "--id is required"},
 		{[]string{"members", "delete", "--data", dir, "--id", "Coop-X"}, `--id "Coop-X" is not a member id`},
-		{[]string{"visits"}, "visits needs a sub-command: purge"},
+		{[]string{"visits"}, "visits needs a sub-command: delete, edit, purge"},
+		{[]string{"visits", "edit", "--data", dir, "--notes", "x"}, "--id is required"},
+		{[]string{"visits", "edit", "--data", dir, "--id", "0190f1f2-0000-7000-8000-000000000001"}, "nothing to change"},
+		{[]string{"visits", "edit", "--data", dir, "--id", "0190f1f2-0000-7000-8000-000000000001", "--duration", "1h30"}, `--duration "1h30"`},
+		{[]string{"visits", "delete", "--data", dir, "--id", "pas-un-id"}, "is not a visit id"},
 		{[]string{"visits", "purge", "--data", dir, "--before", "hier"}, `--before "hier" is not a date`},
 		{[]string{"visits", "purge", "--data", dir, "--before", "2999-01-01"}, "is in the future"},
 		{[]string{"visits", "purge", "--data", dir, "--visit-retention-months", "0"}, "the visit retention is off"},
@@ -298,5 +302,35 @@ func TestPrivacyCommands(t *testing.T) {
 	r = run(t, env, "", "export", "visits", "--out", "-")
 	if r.code != exitOK || strings.Contains(r.stdout, old.ID) || strings.Contains(r.stdout, v.ID) {
 		t.Errorf("visits left after the purge and the deletion:\n%s", r.stdout)
+	}
+}
+
+func TestVisitCorrections(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": data}
+	m := domain.Member{ID: domain.NewID(), Name: "Coopérative de Baie-Johan-Beetz", LegalForm: domain.WorkerCoop,
+		Region: "09", Municipality: "Baie-Johan-Beetz", Status: domain.MemberActive}
+	v := domain.Visit{ID: domain.NewID(), MemberID: m.ID, CoordinatorID: domain.NewID(), Date: today(),
+		DurationMinutes: 60, Mode: domain.OnSite, Notes: "Rencontre avec la directirce"}
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, argon: central.TestArgon2}
+	err := c.withServer(context.Background(), storeFlags{data: &data, postgres: new(string)}, func(srv *central.Server) error {
+		return srv.Import(context.Background(), []domain.Member{m}, []domain.Visit{v}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, run(t, env, "", "visits", "edit", "--id", v.ID, "--notes", "Rencontre avec la directrice",
+		"--services", "legal, hr", "--duration", "75"), exitOK, "corrected visit "+v.ID,
+		`"notes": "Rencontre avec la directrice"`, `"duration_minutes": 75`, `"hr",`, `"coordinator_id": "`+v.CoordinatorID)
+	expect(t, run(t, env, "", "visits", "edit", "--id", v.ID, "--mode", "fax"), exitError, "not changed: mode (validation.mode)")
+	expect(t, run(t, env, "", "visits", "edit", "--id", domain.NewID(), "--notes", "x"), exitError, "no visit has id")
+	r := run(t, env, "", "export", "visits", "--out", "-", "--lang", "en")
+	if !strings.Contains(r.stdout, "Rencontre avec la directrice") || strings.Contains(r.stdout, "directirce") {
+		t.Errorf("export after the correction:\n%s", r.stdout)
+	}
+	expect(t, run(t, env, "", "visits", "delete", "--id", v.ID), exitOK, "deleted visit "+v.ID)
+	expect(t, run(t, env, "", "visits", "delete", "--id", v.ID), exitError, "was deleted")
+	if r := run(t, env, "", "export", "visits", "--out", "-"); strings.Contains(r.stdout, v.ID) {
+		t.Errorf("the deleted visit is still exported:\n%s", r.stdout)
 	}
 }

@@ -234,7 +234,7 @@ func TestTransportSecurity(t *testing.T) {
 	// A restart: the engine's options name no CA file; the session does.
 	eng = newEngine(client.Config{})
 	v := domain.Visit{ID: domain.NewID(), MemberID: m.ID, CoordinatorID: ana.ID, Date: domain.DateOf(time.Now()),
-		DurationMinutes: 30, Mode: domain.Video}
+		DurationMinutes: 30, Mode: domain.Video, Notes: "Visioconférence"}
 	if err := st.SaveVisit(v); err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,9 @@ func (s *sim) finish() {
 //
 // lost:
 //   - a visit whose SaveVisit returned nil, not in its device's quarantine,
-//     with no visit of its id and notes on the server;
+//     with no visit of its id and notes on the server, unless the server
+//     holds its tombstone and a delete of it was acknowledged (a
+//     tombstone keeps the last fields: the field writes below read them);
 //   - a field write (member, follow-up, visit needs) a store or the central
 //     office acknowledged, not in its device's quarantine, whose value is
 //     neither the server's current value of that field, nor the losing
@@ -144,7 +146,7 @@ func (s *sim) check() {
 	for _, v := range s.visits {
 		ids := byToken[v.token]
 		switch {
-		case len(ids) == 0 && !refused[v.d.name+"/visit/"+v.id]:
+		case len(ids) == 0 && !refused[v.d.name+"/visit/"+v.id] && !srv.visitDeleted(s, v):
 			s.lost("visit %s of %s is not on the server", v.token, v.d.name)
 		case len(ids) > 1:
 			s.duplicated(len(ids)-1, "visit %s is %d times on the server", v.token, len(ids))
@@ -271,10 +273,13 @@ type serverState struct {
 	conflictRegion map[string]string
 	// fields holds every record's fields, by kind and id.
 	fields map[string]map[string]json.RawMessage
+	// tombstones holds the last fields of deleted records, by kind and id.
+	tombstones map[string]map[string]json.RawMessage
 }
 
 func (s *sim) serverState() *serverState {
-	st := &serverState{conflictRegion: map[string]string{}, fields: map[string]map[string]json.RawMessage{}}
+	st := &serverState{conflictRegion: map[string]string{}, fields: map[string]map[string]json.RawMessage{},
+		tombstones: map[string]map[string]json.RawMessage{}}
 	s.must(s.srv.ExportMembers(s.ctx, func(m domain.Member) error { st.members = append(st.members, m); return nil }),
 		"export members")
 	s.must(s.srv.ExportVisits(s.ctx, func(v domain.Visit) error { st.visits = append(st.visits, v); return nil }),
@@ -286,6 +291,8 @@ func (s *sim) serverState() *serverState {
 			err := tx.Records(kind, func(r central.Record) error {
 				if !r.Deleted {
 					st.fields[string(kind)+"/"+r.ID] = r.Fields
+				} else {
+					st.tombstones[string(kind)+"/"+r.ID] = r.Fields
 				}
 				return nil
 			})
@@ -313,6 +320,11 @@ func (s *sim) serverState() *serverState {
 
 func (st *serverState) field(kind domain.Kind, id, field string) (string, bool) {
 	rec, ok := st.fields[string(kind)+"/"+id]
+	if !ok {
+		// A tombstone keeps the last fields: what was written before the
+		// delete is still there.
+		rec, ok = st.tombstones[string(kind)+"/"+id]
+	}
 	if !ok {
 		return "", false
 	}

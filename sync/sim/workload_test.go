@@ -46,6 +46,8 @@ func (s *sim) doStep() {
 		s.resolveConflict(d)
 	case x < 680:
 		s.centralEdit()
+	case x < 730:
+		s.visitChange(d)
 	case x < 880:
 		s.sync(d)
 	case x < 910:

@@ -120,8 +120,11 @@ type sim struct {
 	visits    []*visitRec
 	followUps []*followUpRec
 	writes    []*write
-	batch     int
-	n         int // last unique value handed out
+	// visitDeletes holds the visits whose delete a store or the central
+	// office acknowledged (visits_test.go).
+	visitDeletes map[string]bool
+	batch        int
+	n            int // last unique value handed out
 }
 
 type coord struct {
