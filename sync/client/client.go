@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -349,7 +348,7 @@ func (c *Client) SignIn(ctx context.Context, email, password, deviceID, deviceNa
 	var out protocol.SessionResponse
 	body := protocol.SessionRequest{Email: email, Password: password, ClientID: deviceID, DeviceName: deviceName}
 	err := c.call(ctx, "sign in", http.MethodPost, "/v1/session", "", body, func(data []byte) error {
-		return json.Unmarshal(data, &out)
+		return protocol.DecodeLenient(data, &out)
 	})
 	return out, err
 }
@@ -430,7 +429,9 @@ func (c *Client) result(ctx context.Context, op string, resp *resty.Response, er
 		return nil
 	}
 	var pe protocol.Error
-	_ = json.Unmarshal(resp.Body(), &pe) // a proxy's HTML page leaves it empty
+	if protocol.DecodeLenient(resp.Body(), &pe) != nil {
+		pe = protocol.Error{} // a proxy's HTML page, or an ambiguous body: no code to act on
+	}
 	e := &Error{Op: op, Status: status, Code: pe.Code, Message: pe.Message,
 		RetryAfter: parseRetryAfter(resp.Header().Get("Retry-After"), time.Now())}
 	e.kind = classify(status, pe.Code)
