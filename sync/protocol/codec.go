@@ -255,7 +255,14 @@ func DecodeSession(data []byte) (SessionRequest, error) {
 		return SessionRequest{}, decodeErr(CodeFieldTooLarge, "email, password or device_name is too long")
 	case domain.CheckID(req.ClientID) != nil:
 		return SessionRequest{}, decodeErr(CodeBadRequest, "client_id must be a lower-case UUID")
+	case !domain.CheckLine(req.Email):
+		// Refused here, before any backend sees it: PostgreSQL cannot
+		// even compare a text holding U+0000.
+		return SessionRequest{}, decodeErr(CodeBadRequest, "email holds control or invisible characters")
 	}
+	// The device name is only shown (device list, logs): it is cleaned,
+	// not refused, so that an odd host name never blocks a sign-in.
+	req.DeviceName = domain.NormalizeLine(req.DeviceName)
 	return req, nil
 }
 
