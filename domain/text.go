@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -113,4 +115,39 @@ func MatchFolded(foldedText, foldedQuery string) bool {
 		}
 	}
 	return true
+}
+
+// Printable returns s as a terminal, a table or a log line may show it:
+// every control character, bidi control, zero-width character,
+// non-character and invalid byte is written as a Go escape ("\x1b",
+// "\u202e"), so that a value cannot clear a screen, colour it, forge a row
+// or reorder what follows. Values stored before they were cleaned on the
+// way in are shown this way too.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || IsControl(r) || Invisible(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x80 && IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case IsControl(r) || Invisible(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
 }
