@@ -31,6 +31,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
 )
 
@@ -346,7 +347,10 @@ func (c *Client) Stats() Stats {
 // ErrTooManyAttempts with the wait in Error.RetryAfter.
 func (c *Client) SignIn(ctx context.Context, email, password, deviceID, deviceName string) (protocol.SessionResponse, error) {
 	var out protocol.SessionResponse
-	body := protocol.SessionRequest{Email: email, Password: password, ClientID: deviceID, DeviceName: deviceName}
+	// An address pasted with a zero-width space or a line break is what the
+	// coordinator meant without them; the server refuses them.
+	body := protocol.SessionRequest{Email: domain.NormalizeLine(email), Password: password, ClientID: deviceID,
+		DeviceName: domain.NormalizeLine(deviceName)}
 	err := c.call(ctx, "sign in", http.MethodPost, "/v1/session", "", body, func(data []byte) error {
 		return protocol.DecodeLenient(data, &out)
 	})
