@@ -143,6 +143,11 @@ func (c Change) check(prevSeq uint64) error {
 		if name == "" || len(name) > MaxNameBytes {
 			return badResponse("bad field name")
 		}
+		// The store decodes fields as encoding/json does, ignoring case:
+		// "Name" next to "name" would be read as either.
+		if foldsToFieldOf(c.Kind, name) {
+			return badResponse("field %q of a %s differs from a known one only in case", truncate(name), truncate(string(c.Kind)))
+		}
 	}
 	for name, v := range c.Versions {
 		if name == "" || len(name) > MaxNameBytes {

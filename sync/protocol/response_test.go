@@ -146,6 +146,7 @@ func TestDecodeResponseRefuses(t *testing.T) {
 		{"cursor twice", bytes.Replace(good, []byte(`"cursor":`), []byte(`"cursor":1000,"cursor":`), 1), pullRequest()},
 		{"epoch twice in two cases", bytes.Replace(good, []byte(`"epoch":`), []byte(`"EPOCH":"e2","epoch":`), 1), pullRequest()},
 		{"change delete in capitals", bytes.Replace(good, []byte(`"delete":true`), []byte(`"Delete":true`), 1), pullRequest()},
+		{"field name in another case", edit(func(r *SyncResponse) { r.Changes[0].Fields["Name"] = raw(`"Autre"`) }), pullRequest()},
 		{"field twice", bytes.Replace(good, []byte(`"name":`), []byte(`"name":"A","name":`), 1), pullRequest()},
 		{"version from the future", edit(func(r *SyncResponse) {
 			r.Changes[0].Versions["name"] = FieldVersion{HLC: 7, Seq: 43, Device: clientID}
