@@ -43,6 +43,23 @@ func testTextRefusedCleanly(t *testing.T, open func(*testing.T) central.Backend)
 		t.Errorf("device name stored as %q, want %q", got, want)
 	}
 
+	// U+0000 in a field name or a field value: a rejection, or a value
+	// cleaned, never a 500 (PostgreSQL text cannot hold it).
+	a0 := e.device("ana@example.org")
+	m0 := member("09", "Coopérative U+0000")
+	a0.sync(a0.create(kMember, m0))
+	bad := a0.edit(kMember, m0.ID, map[string]any{"notes": "avant\x00après"})
+	bad.Fields["no\x00tes"] = jsonRaw(t, "x")
+	a0.sync(bad)
+	if len(a0.lastRej) != 1 || a0.lastRej[0].Code != protocol.RejectUnknownField {
+		t.Errorf("field name with U+0000: rejections %+v, want one %s", a0.lastRej, protocol.RejectUnknownField)
+	}
+	a0.sync(a0.edit(kMember, m0.ID, map[string]any{"notes": "avant\x00après"}))
+	noRejections(t, a0)
+	if r, _ := e.record(kMember, m0.ID); str(r.Fields["notes"]) != "avantaprès" {
+		t.Errorf("notes with U+0000 stored as %q", str(r.Fields["notes"]))
+	}
+
 	// Member names and other single-line fields: controls, bidi overrides,
 	// zero-width characters and non-characters are stripped on the way in;
 	// notes keep their lines and tabs.
