@@ -231,3 +231,23 @@ func TestDecodeLenient(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStrictEmbedded: the fields of an embedded struct are known by
+// their own names, as encoding/json promotes them.
+func TestDecodeStrictEmbedded(t *testing.T) {
+	type inner struct {
+		A int `json:"a"`
+	}
+	type outer struct {
+		inner
+		B int `json:"b"`
+	}
+	var v outer
+	if err := DecodeStrict([]byte(`{"a":1,"b":2}`), &v); err != nil || v.A != 1 || v.B != 2 {
+		t.Errorf("embedded: %v %+v", err, v)
+	}
+	var de *DecodeError
+	if err := DecodeStrict([]byte(`{"A":1,"b":2}`), &v); !errors.As(err, &de) || de.Code != CodeUnknownField {
+		t.Errorf("embedded field in another case: %v", err)
+	}
+}

@@ -55,14 +55,24 @@ func keysOf(t reflect.Type) structKeys {
 	}
 	k := structKeys{}
 	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
 		tag := f.Tag.Get("json")
-		if tag == "-" {
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			// encoding/json promotes the fields of an embedded struct.
+			for n, typ := range keysOf(ft) {
+				if _, ok := k[n]; !ok {
+					k[n] = typ
+				}
+			}
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
 		if name == "" {
 			name = f.Name
 		}
