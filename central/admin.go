@@ -89,7 +89,7 @@ func (s *Server) putCoordinator(tx Tx, c Coordinator) error {
 
 // updateCoordinator changes the coordinator with email through fn.
 func (s *Server) updateCoordinator(ctx context.Context, email string, fn func(*Coordinator) error) (Coordinator, error) {
-	email = strings.ToLower(domain.NormalizeText(email))
+	email = strings.ToLower(domain.NormalizeLine(email))
 	var out Coordinator
 	err := s.backend.Update(ctx, func(tx Tx) error {
 		c, err := tx.CoordinatorByEmail(email)

@@ -66,6 +66,14 @@ func (s *Server) applyMutation(tx Tx, a actor, m protocol.Mutation, today domain
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("read %s: %w", m.Kind, err)
 	}
+	// An edit of a record outside the writer's regions is answered as the
+	// same edit of a record that does not exist (errNoSuchRecord), up to
+	// the write itself: what a coordinator learns must not depend on what
+	// exists elsewhere.
+	hidden := exists && !m.Delete && !a.inScope(cur.Region)
+	if hidden {
+		cur, exists = Record{}, false
+	}
 	if exists && cur.Deleted {
 		if m.Delete {
 			return nil, nil
@@ -78,13 +86,11 @@ func (s *Server) applyMutation(tx Tx, a actor, m protocol.Mutation, today domain
 	if !exists && m.Kind == protocol.KindConflict {
 		return reject(m, protocol.RejectReadOnly, "conflicts are created by the server"), nil
 	}
-	if exists && !a.inScope(cur.Region) {
-		return reject(m, protocol.RejectForbidden, "this record is outside your regions"), nil
-	}
 	if exists && m.Kind == domain.KindVisit && !a.admin && visitAuthor(cur) != a.coordinatorID {
 		return reject(m, protocol.RejectForbidden, "only the coordinator who recorded a visit can change it"), nil
 	}
 
+	m.Fields = normalizeWrite(m.Kind, m.Fields)
 	m.HLC = hlc.Clamp(m.HLC, s.now(), s.maxSkew)
 	s.clock.Observe(m.HLC)
 	merged := maps.Clone(cur.Fields)
@@ -113,6 +119,10 @@ func (s *Server) applyMutation(tx Tx, a actor, m protocol.Mutation, today domain
 	}
 	n, err := normalize(m.Kind, merged, today)
 	if ve, ok := validationError(err); ok {
+		if !exists && lacksRequired(ve, m.Fields) {
+			// Not a new record but an edit of one this writer cannot see.
+			return reject(m, protocol.RejectForbidden, errNoSuchRecord), nil
+		}
 		return reject(m, protocol.RejectInvalid, ve.Error(), ve.Fields...), nil
 	} else if err != nil {
 		return nil, err
@@ -129,28 +139,53 @@ func (s *Server) applyMutation(tx Tx, a actor, m protocol.Mutation, today domain
 		}
 	case domain.KindVisit, domain.KindFollowUp:
 		member, err := tx.Record(domain.KindMember, n.memberID)
-		if errors.Is(err, ErrNotFound) || err == nil && member.Deleted {
-			return reject(m, protocol.RejectUnknownMember, "no such member",
-				domain.FieldError{Field: "member_id", Code: domain.CodeBadID}), nil
-		} else if err != nil {
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("read member: %w", err)
 		}
-		if !a.inScope(member.Region) {
-			return reject(m, protocol.RejectForbidden, fmt.Sprintf("the member is in region %s, outside your regions", member.Region)), nil
+		// A member outside the writer's regions is no more there than one
+		// that never existed: the same answer for both.
+		if err != nil || member.Deleted || !a.inScope(member.Region) {
+			return reject(m, protocol.RejectUnknownMember, "no such member in your regions",
+				domain.FieldError{Field: "member_id", Code: domain.CodeBadID}), nil
 		}
 		if m.Kind == domain.KindVisit && !a.admin && n.coordinatorID != a.coordinatorID {
 			return reject(m, protocol.RejectForbidden, "a visit is recorded under its own coordinator's id",
 				domain.FieldError{Field: "coordinator_id", Code: domain.CodeBadID}), nil
 		}
 		rec.Region, rec.Parent = member.Region, member.ID
+		if rej, err := checkVisitRef(tx, m, cur, n); rej != nil || err != nil {
+			return rej, err
+		}
 	case protocol.KindConflict:
 		rec.Region, rec.Parent = cur.Region, cur.Parent
+	}
+	if rej, err := checkServiceRefs(tx, m, cur, n); rej != nil || err != nil {
+		return rej, err
+	}
+	if hidden {
+		return reject(m, protocol.RejectForbidden, errNoSuchRecord), nil
 	}
 	for _, c := range conflicts {
 		c.MemberID = n.memberID
 	}
 	stamp := protocol.FieldVersion{HLC: m.HLC, Device: a.device}
 	return nil, s.writeRecord(tx, cur, exists, rec, applied, stamp, conflicts)
+}
+
+// errNoSuchRecord answers an edit of a record that is outside the writer's
+// regions or does not exist: the same words for both.
+const errNoSuchRecord = "no such record in your regions"
+
+// lacksRequired reports whether validation failed for a required field that
+// the mutation does not carry: the write edits a record rather than making
+// one.
+func lacksRequired(ve *domain.ValidationError, sent map[string]json.RawMessage) bool {
+	for _, f := range ve.Fields {
+		if _, ok := sent[f.Field]; !ok && f.Code == domain.CodeRequired {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) applyDelete(tx Tx, a actor, m protocol.Mutation, cur Record, exists bool) (*protocol.Rejection, error) {

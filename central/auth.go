@@ -127,7 +127,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info(r).device = req.ClientID
-	email := strings.ToLower(domain.NormalizeText(req.Email))
+	email := strings.ToLower(domain.NormalizeLine(req.Email))
 	limits := map[string]int{"email:" + email: freeEmailFailures}
 	if s.addrFailures > 0 {
 		limits["addr:"+remoteHost(r)] = s.addrFailures
@@ -217,7 +217,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 			return errDeviceTaken
 		}
 		dev.CoordinatorID = coord.ID
-		dev.Name = domain.NormalizeText(req.DeviceName)
+		dev.Name = domain.NormalizeLine(req.DeviceName)
 		dev.TokenHash = th
 		dev.SignedInAt = now
 		return tx.PutDevice(dev)

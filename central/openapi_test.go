@@ -41,7 +41,7 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 	}
 	for _, code := range []string{protocol.RejectForbidden, protocol.RejectInvalid, protocol.RejectReadOnly,
 		protocol.RejectUnknownField, protocol.RejectUnknownMember, protocol.RejectDeleted, protocol.RejectEditedSince,
-		protocol.CodeMalformed, protocol.CodeUnknownField, protocol.CodeInvalidUTF8, protocol.CodeTooLarge,
+		protocol.CodeMalformed, protocol.CodeDuplicateKey, protocol.CodeSeqOutOfRange, protocol.CodeUnknownField, protocol.CodeInvalidUTF8, protocol.CodeTooLarge,
 		protocol.CodeFieldTooLarge, protocol.CodeBadRequest, protocol.CodeUnsupportedMedia, protocol.CodeUnsupportedSchema,
 		protocol.CodeUnauthorized, protocol.CodeBadCredentials, protocol.CodeTooManyAttempts, protocol.CodeDisabled,
 		protocol.CodeForbidden, protocol.CodeEpochChanged, protocol.CodeNotFound, protocol.CodeMethodNotAllowed, protocol.CodeInternal} {

@@ -19,6 +19,10 @@ var (
 	// errLostWork: the device knows of writes the server does not have, a
 	// sign that the server's data was restored from an older backup.
 	errLostWork = errors.New("server lost acknowledged work")
+	// errCursorAhead: a device that has no epoch yet sent a cursor past
+	// the head; served as is, it would wait for ever for records it
+	// believes it has.
+	errCursorAhead = errors.New("cursor past the head")
 )
 
 func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +58,10 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.sync(r.Context(), dev, coord, req, opt)
 	}
 	switch {
+	case errors.Is(err, errCursorAhead):
+		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
+			"the cursor is past the server's last change; send epoch \"\" and cursor 0 to fetch everything")
+		return
 	case errors.Is(err, errLostWork):
 		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
 			"the server's data was restored from a backup older than this device's last sync; "+
@@ -250,9 +258,13 @@ func primeCache(tx *recordCache, muts []protocol.Mutation) error {
 // are gone) or a first new mutation after a gap (mutations acknowledged to
 // it are gone). Both happen when a backup older than the device's last sync
 // is restored without a new epoch. A device refetching (epoch "") starts
-// over and is not checked.
+// over and is not checked for gaps, but its cursor must not be past the
+// head either (errCursorAhead): the same 409 has it start from 0.
 func checkLostWork(d Device, req protocol.SyncRequest, head uint64) error {
 	if req.Epoch == "" {
+		if req.Cursor > head {
+			return fmt.Errorf("%w: cursor %d, head %d", errCursorAhead, req.Cursor, head)
+		}
 		return nil
 	}
 	if req.Cursor > head {

@@ -226,12 +226,27 @@ func knownColumns[T any](cols []column[T]) string {
 const formulaStart = "=+-@\t\r"
 
 // escapeCell prefixes a cell that a spreadsheet would run as a formula with
-// an apostrophe, which spreadsheets hide and unescapeCell removes.
+// an apostrophe, which spreadsheets hide and unescapeCell removes. It also
+// drops what a cell must not carry, in case a value was stored before text
+// was cleaned on the way in: controls other than tab and line breaks, bidi
+// overrides, zero-width characters and non-characters.
 func escapeCell(s string) string {
+	if strings.ContainsFunc(s, unsafeInCell) {
+		s = strings.Map(func(r rune) rune {
+			if unsafeInCell(r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
 	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
 		return "'" + s
 	}
 	return s
+}
+
+func unsafeInCell(r rune) bool {
+	return domain.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || domain.Invisible(r)
 }
 
 func unescapeCell(s string) string {

@@ -246,3 +246,23 @@ func TestHeadersAreUnambiguous(t *testing.T) {
 		}
 	}
 }
+
+// TestExportDropsInvisible: a value stored before text was cleaned on the
+// way in reaches a CSV export without controls or bidi overrides.
+func TestExportDropsInvisible(t *testing.T) {
+	m := domain.Member{ID: domain.NewID(), Name: "\u202eLa Ruche\u200b\x1b[2J\u0085", LegalForm: domain.Mutual, Region: "06",
+		Municipality: "Montréal", Status: domain.MemberActive, Notes: "Ligne 1\n\tLigne 2\ufffe"}
+	var buf bytes.Buffer
+	if _, err := Export(&buf, Members, locales.New("fr"), memory{members: []domain.Member{m}}); err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimPrefix(buf.String(), "\ufeff")
+	if strings.ContainsFunc(out, func(r rune) bool {
+		return domain.Invisible(r) || domain.IsControl(r) && r != '\n' && r != '\r' && r != '\t'
+	}) {
+		t.Errorf("export holds a control or invisible character: %q", out)
+	}
+	if !strings.Contains(out, "La Ruche[2J") || !strings.Contains(out, "\tLigne 2\"") {
+		t.Errorf("export lost the visible text: %q", out)
+	}
+}

@@ -26,8 +26,8 @@ type FollowUp struct {
 // Normalize puts the follow-up's text in stored form; a new follow-up is open.
 func (f *FollowUp) Normalize() {
 	f.Description = NormalizeText(f.Description)
-	f.AssignedTo = NormalizeText(f.AssignedTo)
-	f.DoneBy = NormalizeText(f.DoneBy)
+	f.AssignedTo = NormalizeLine(f.AssignedTo)
+	f.DoneBy = NormalizeLine(f.DoneBy)
 	if f.Status == "" {
 		f.Status = FollowUpOpen
 	}
@@ -50,10 +50,10 @@ func (f FollowUp) Validate(today Date) error {
 	if !f.Status.Valid() {
 		c.add("status", codeOrRequired(string(f.Status), CodeStatus), 0)
 	}
-	c.text("assigned_to", f.AssignedTo, false, MaxShortText)
+	c.line("assigned_to", f.AssignedTo, false, MaxShortText)
 	// Tomorrow at most, as for a visit: a laptop's zone may be a day off.
 	c.date("done_on", f.DoneOn, false, earliest, today.AddDays(1))
-	c.text("done_by", f.DoneBy, false, MaxShortText)
+	c.line("done_by", f.DoneBy, false, MaxShortText)
 	return describe("follow-up", c.err())
 }
 
@@ -93,8 +93,8 @@ type Coordinator struct {
 
 // Normalize puts the coordinator's fields in stored form.
 func (k *Coordinator) Normalize() {
-	k.Name = NormalizeText(k.Name)
-	k.Email = NormalizeText(k.Email)
+	k.Name = NormalizeLine(k.Name)
+	k.Email = NormalizeLine(k.Email)
 	k.Email = strings.ToLower(k.Email)
 	k.Regions = SortedRegionCodes(k.Regions)
 }
@@ -103,7 +103,7 @@ func (k *Coordinator) Normalize() {
 func (k Coordinator) Validate() error {
 	var c checker
 	c.id("id", k.ID, true)
-	c.text("name", k.Name, true, MaxShortText)
+	c.line("name", k.Name, true, MaxShortText)
 	c.email("email", k.Email, true)
 	if len(k.Regions) == 0 {
 		c.add("regions", CodeRegionsNeeded, 0)

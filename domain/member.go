@@ -31,19 +31,21 @@ type Member struct {
 }
 
 // Normalize puts every field in its stored form: NFC text without
-// surrounding blanks, postal code "A1A 1A1", phones "418 555-0123", NEQ digits, e-mails in lower
+// surrounding blanks or invisible characters, single-line fields on one
+// line, postal code "A1A 1A1", phones "418 555-0123", NEQ digits, e-mails in lower
 // case, services sorted without repeats. Validate expects a normalised value.
 func (m *Member) Normalize() {
 	for _, p := range []*string{&m.Name, &m.Municipality, &m.Address, &m.Phone,
-		&m.Website, &m.ContactName, &m.ContactRole, &m.ContactPhone, &m.Notes} {
-		*p = NormalizeText(*p)
+		&m.Website, &m.ContactName, &m.ContactRole, &m.ContactPhone} {
+		*p = NormalizeLine(*p)
 	}
-	m.Phone = NormalizePhone(m.Phone)
+	m.Notes = NormalizeText(m.Notes)
+	m.Phone = NormalizePhone(m.Phone) // already on one line (above)
 	m.ContactPhone = NormalizePhone(m.ContactPhone)
-	m.NEQ = NormalizeNEQ(m.NEQ)
-	m.PostalCode = NormalizePostalCode(NormalizeText(m.PostalCode))
-	m.Email = strings.ToLower(NormalizeText(m.Email))
-	m.ContactEmail = strings.ToLower(NormalizeText(m.ContactEmail))
+	m.NEQ = NormalizeNEQ(NormalizeLine(m.NEQ))
+	m.PostalCode = NormalizePostalCode(NormalizeLine(m.PostalCode))
+	m.Email = strings.ToLower(NormalizeLine(m.Email))
+	m.ContactEmail = strings.ToLower(NormalizeLine(m.ContactEmail))
 	m.Services = normalizeIDs(m.Services)
 	if m.Status == "" {
 		m.Status = MemberActive
@@ -55,7 +57,7 @@ func (m *Member) Normalize() {
 func (m Member) Validate(today Date) error {
 	var c checker
 	c.id("id", m.ID, true)
-	c.text("name", m.Name, true, MaxShortText)
+	c.line("name", m.Name, true, MaxShortText)
 	if !m.LegalForm.Valid() {
 		c.add("legal_form", codeOrRequired(string(m.LegalForm), CodeLegalForm), 0)
 	}
@@ -65,8 +67,8 @@ func (m Member) Validate(today Date) error {
 	if !ValidRegion(m.Region) {
 		c.add("region", codeOrRequired(m.Region, CodeRegion), 0)
 	}
-	c.text("municipality", m.Municipality, true, MaxShortText)
-	c.text("address", m.Address, false, MaxShortText)
+	c.line("municipality", m.Municipality, true, MaxShortText)
+	c.line("address", m.Address, false, MaxShortText)
 	if m.PostalCode != "" && !postalCodePattern.MatchString(m.PostalCode) {
 		c.add("postal_code", CodePostalCode, 0)
 	}
@@ -75,8 +77,8 @@ func (m Member) Validate(today Date) error {
 	if m.Website != "" && !ValidWebsite(m.Website) {
 		c.add("website", CodeWebsite, 0)
 	}
-	c.text("contact_name", m.ContactName, false, MaxShortText)
-	c.text("contact_role", m.ContactRole, false, MaxShortText)
+	c.line("contact_name", m.ContactName, false, MaxShortText)
+	c.line("contact_role", m.ContactRole, false, MaxShortText)
 	c.phone("contact_phone", m.ContactPhone)
 	c.email("contact_email", m.ContactEmail, false)
 	c.services("services", m.Services)

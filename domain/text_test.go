@@ -123,3 +123,40 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+func TestPrintable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Portable d'Ana", "Portable d'Ana"},
+		{"Coopérative de l'Île", "Coopérative de l'Île"},
+		{"a\x1b[2J\nfake row", `a\x1b[2J\x0afake row`},
+		{"tab\there", `tab\x09here`},
+		{"exe\u202etxt.", `exe\u202etxt.`},
+		{"zero\u200bwidth\ufeff", `zero\u200bwidth\ufeff`},
+		{"csi\u009b31m", `csi\u009b31m`},
+		{"bad \xff byte", `bad \xff byte`},
+	}
+	for _, tt := range tests {
+		got := domain.Printable(tt.in)
+		if got != tt.want {
+			t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if strings.ContainsFunc(got, func(r rune) bool { return domain.IsControl(r) || domain.Invisible(r) }) {
+			t.Errorf("Printable(%q) = %q still holds a control or invisible character", tt.in, got)
+		}
+	}
+}
+
+func TestNormalizeLineAndText(t *testing.T) {
+	if got, want := domain.NormalizeLine(" Portable\x00 d'Ana\x1b[2J\n2025 fake\trow\u202e "), "Portable d'Ana[2J 2025 fake row"; got != want {
+		t.Errorf("NormalizeLine = %q, want %q", got, want)
+	}
+	if got, want := domain.NormalizeText("Ligne 1\n\tLigne 2\x07\u2028Ligne 3\u200b"), "Ligne 1\n\tLigne 2\nLigne 3"; got != want {
+		t.Errorf("NormalizeText = %q, want %q", got, want)
+	}
+	for _, s := range []string{"Coope\u0301rative", "Ana\u0000", "x\u202ey", "a\nb"} {
+		n := domain.NormalizeLine(s)
+		if !domain.CheckLine(n) || domain.NormalizeLine(n) != n {
+			t.Errorf("NormalizeLine(%q) = %q: not a clean, stable line", s, n)
+		}
+	}
+}

@@ -118,7 +118,7 @@ func (c *checker) text(field, v string, required bool, max int) {
 		return
 	}
 	for _, r := range v {
-		if r < 0x20 && r != '\n' && r != '\t' && r != '\r' || r == 0x7f {
+		if IsControl(r) && r != '\n' && r != '\t' && r != '\r' || Invisible(r) {
 			c.add(field, CodeBadText, 0)
 			return
 		}
@@ -126,6 +126,26 @@ func (c *checker) text(field, v string, required bool, max int) {
 	if utf8.RuneCountInString(v) > max {
 		c.add(field, CodeTooLong, max)
 	}
+}
+
+// line checks a single-line field: text without any control character,
+// tab and line breaks included (NormalizeLine turns them into spaces).
+func (c *checker) line(field, v string, required bool, max int) {
+	if strings.ContainsFunc(v, func(r rune) bool { return r == '\n' || r == '\t' || r == '\r' }) {
+		c.add(field, CodeBadText, 0)
+		return
+	}
+	c.text(field, v, required, max)
+}
+
+// CheckLine reports whether s may be stored as a single-line value: valid
+// UTF-8 without controls, bidi overrides, zero-width characters or
+// non-characters. An e-mail received at sign-in is checked with it before
+// it is looked up anywhere.
+func CheckLine(s string) bool {
+	var c checker
+	c.line("", s, false, len(s)+1)
+	return c.err() == nil
 }
 
 func (c *checker) id(field, v string, required bool) {
@@ -268,7 +288,7 @@ func (c *checker) email(field, v string, required bool) {
 		}
 		return
 	}
-	if !ValidEmail(v) {
+	if !CheckLine(v) || !ValidEmail(v) {
 		c.add(field, CodeEmail, 0)
 	}
 }

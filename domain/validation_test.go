@@ -96,6 +96,15 @@ func TestMemberValidate(t *testing.T) {
 		{"long name", func(m *domain.Member) { m.Name = long }, []domain.FieldError{{Field: "name", Code: domain.CodeTooLong, Max: domain.MaxShortText}}},
 		{"control char", func(m *domain.Member) { m.Name = "La\x00Ruche" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
 		{"bad utf-8", func(m *domain.Member) { m.Name = "La \xff Ruche" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
+		{"C1 control", func(m *domain.Member) { m.Name = "La\u009bRuche" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
+		{"bidi override", func(m *domain.Member) { m.Name = "La Ruche\u202efdp.exe" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
+		{"zero-width space", func(m *domain.Member) { m.Name = "La\u200bRuche" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
+		{"non-character", func(m *domain.Member) { m.Name = "La Ruche\ufdd0" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
+		{"line break in a name", func(m *domain.Member) { m.Name = "La Ruche\nFausse ligne" }, []domain.FieldError{fe("name", domain.CodeBadText)}},
+		{"tab in a municipality", func(m *domain.Member) { m.Municipality = "Sept\tÎles" }, []domain.FieldError{fe("municipality", domain.CodeBadText)}},
+		{"control in an e-mail", func(m *domain.Member) { m.Email = "info\x00@laruche.org" }, []domain.FieldError{fe("email", domain.CodeEmail)}},
+		{"notes keep lines and tabs", func(m *domain.Member) { m.Notes = "Ligne 1\n\tLigne 2" }, nil},
+		{"bidi override in notes", func(m *domain.Member) { m.Notes = "Note \u202e" }, []domain.FieldError{fe("notes", domain.CodeBadText)}},
 		{"no legal form", func(m *domain.Member) { m.LegalForm = "" }, []domain.FieldError{fe("legal_form", domain.CodeRequired)}},
 		{"bad legal form", func(m *domain.Member) { m.LegalForm = "llc" }, []domain.FieldError{fe("legal_form", domain.CodeLegalForm)}},
 		{"short NEQ", func(m *domain.Member) { m.NEQ = "116012345" }, []domain.FieldError{fe("neq", domain.CodeNEQ)}},
@@ -148,6 +157,29 @@ func TestMemberValidateErrorText(t *testing.T) {
 	}
 	if _, ok := ve.For("name"); ok {
 		t.Error("For(name) found an error on a valid field")
+	}
+}
+
+// TestMemberNormalizeStripsInvisible: what a paste or a hostile device
+// slips into a name leaves it on the way in, so that a table, a CSV export
+// or a log shows what the record holds.
+func TestMemberNormalizeStripsInvisible(t *testing.T) {
+	m := goodMember()
+	m.Name = "\u202eLa\u200b Ruche\x1b[2J\u0085\nFausse\tligne\ufffe"
+	m.Email = "INFO@LaRuche.org\u200b"
+	m.Notes = "Ligne 1\r\n\tLigne 2\x00\u2028Ligne 3\u2066"
+	m.Normalize()
+	if want := "La Ruche[2J  Fausse ligne"; m.Name != want {
+		t.Errorf("name = %q, want %q", m.Name, want)
+	}
+	if want := "info@laruche.org"; m.Email != want {
+		t.Errorf("email = %q, want %q", m.Email, want)
+	}
+	if want := "Ligne 1\r\n\tLigne 2\nLigne 3"; m.Notes != want {
+		t.Errorf("notes = %q, want %q", m.Notes, want)
+	}
+	if err := m.Validate(domain.NewDate(2025, 6, 16)); err != nil {
+		t.Errorf("normalised member invalid: %v", err)
 	}
 }
 

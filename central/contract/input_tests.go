@@ -179,9 +179,15 @@ func testOtherCoordinator(t *testing.T, open func(*testing.T) central.Backend) {
 	if len(b.lastRej) != 6 {
 		t.Fatalf("rejections = %s, want 6", jsonOf(b.lastRej))
 	}
-	for _, r := range b.lastRej {
-		if r.Code != protocol.RejectForbidden {
-			t.Errorf("rejection %+v, want forbidden", r)
+	for i, r := range b.lastRej {
+		// New visits and follow-ups of a member outside the scope are
+		// answered as for a member that does not exist.
+		want := protocol.RejectForbidden
+		if i >= 4 {
+			want = protocol.RejectUnknownMember
+		}
+		if r.Code != want {
+			t.Errorf("rejection %+v, want %s", r, want)
 		}
 	}
 	if after := e.dumpData(); after != before {

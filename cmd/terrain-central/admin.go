@@ -114,7 +114,7 @@ func (c *cli) coordinatorAdd(ctx context.Context, args []string) error {
 		if err != nil {
 			return explainCoordinatorError(err, *email)
 		}
-		fmt.Fprintf(c.stdout, "added coordinator %s <%s> (%s), regions %s\n", k.Name, k.Email, k.Role, strings.Join(k.Regions, ","))
+		fmt.Fprintf(c.stdout, "added coordinator %s <%s> (%s), regions %s\n", domain.Printable(k.Name), domain.Printable(k.Email), k.Role, strings.Join(k.Regions, ","))
 		return nil
 	})
 }
@@ -141,7 +141,7 @@ func (c *cli) coordinatorList(ctx context.Context, args []string) error {
 			if k.Role == protocol.RoleAdmin {
 				regions = "all"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Email, k.Name, k.Role, regions, status, k.ID)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", domain.Printable(k.Email), domain.Printable(k.Name), k.Role, regions, status, k.ID)
 		}
 		return tw.Flush()
 	})
@@ -248,7 +248,9 @@ func (c *cli) deviceList(ctx context.Context, args []string) error {
 			if len(d.TokenHash) == 0 {
 				status = "signed out"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", d.ID, emails[d.CoordinatorID], d.Name,
+			// The name comes from the device: escaped, it cannot clear
+			// the screen or forge a row.
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", domain.Printable(d.ID), domain.Printable(emails[d.CoordinatorID]), domain.Printable(d.Name),
 				d.SignedInAt.Local().Format(time.DateTime), status, d.LastSeq)
 		}
 		return tw.Flush()

@@ -23,6 +23,7 @@ import (
 
 	"leconsortium.coop/terrain/central"
 	"leconsortium.coop/terrain/csvio"
+	"leconsortium.coop/terrain/domain"
 )
 
 func main() {
@@ -235,6 +236,15 @@ func (c *cli) logger(level, format string) (*slog.Logger, error) {
 	case "text":
 		return slog.New(slog.NewTextHandler(c.stderr, opts)), nil
 	case "json":
+		// JSON escapes C0 controls only: C1 controls and bidi overrides
+		// from a request (its path) would reach a terminal raw. The text
+		// handler quotes them already.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindString {
+				a.Value = slog.StringValue(domain.Printable(a.Value.String()))
+			}
+			return a
+		}
 		return slog.New(slog.NewJSONHandler(c.stderr, opts)), nil
 	}
 	return nil, usagef("unknown log format %q: use text or json", format)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"leconsortium.coop/terrain/central"
+	"leconsortium.coop/terrain/central/badgerdb"
 	"leconsortium.coop/terrain/demo"
 	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
@@ -115,6 +116,61 @@ func TestCoordinators(t *testing.T) {
 	expect(t, run(t, env, "nouveau mot de passe\n", "coordinator", "password", "--email", "ana@example.org", "--password-stdin"), 0, "password of ana@example.org changed")
 	expect(t, run(t, env, "", "device", "list"), 0, "DEVICE")
 	expect(t, run(t, env, "", "device", "revoke", "--id", domain.NewID()), 1, "no device")
+}
+
+// TestDeviceListEscapes: a device name holding ANSI escapes and line breaks
+// (stored by a version that did not clean it) is listed escaped: it cannot
+// clear the terminal or forge a row.
+func TestDeviceListEscapes(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": data}
+	expect(t, run(t, env, "un mot de passe assez long\n", "coordinator", "add", "--email", "ana@example.org", "--name", "Ana",
+		"--regions", "09", "--password-stdin"), 0)
+	b, err := badgerdb.Open(data, badgerdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	err = b.Update(ctx, func(tx central.Tx) error {
+		k, err := tx.CoordinatorByEmail("ana@example.org")
+		if err != nil {
+			return err
+		}
+		return tx.PutDevice(central.Device{ID: domain.NewID(), CoordinatorID: k.ID,
+			Name: "Portable\x1b[2J\x1b[H\n" + domain.NewID() + "  ceo@example.org  fake row\u202e"})
+	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, env, "", "device", "list")
+	expect(t, r, 0, `Portable\x1b[2J\x1b[H\x0a`, `fake row\u202e`)
+	if strings.ContainsFunc(r.stdout, func(r rune) bool { return r != '\n' && (domain.IsControl(r) || domain.Invisible(r)) }) {
+		t.Errorf("device list prints a control character: %q", r.stdout)
+	}
+	if n := strings.Count(r.stdout, "\n"); n != 2 {
+		t.Errorf("device list has %d lines, want a header and one row:\n%s", n, r.stdout)
+	}
+}
+
+// TestLogsEscape: what a client controls (a request path) reaches the log
+// escaped, in both formats.
+func TestLogsEscape(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		var errb bytes.Buffer
+		c := &cli{stderr: &errb}
+		log, err := c.logger("info", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Info("request", "path", "/v1/\x1b[2J\u009b31m\u202efake\nrow")
+		if strings.ContainsFunc(errb.String(), func(r rune) bool { return r != '\n' && (domain.IsControl(r) || domain.Invisible(r)) }) ||
+			strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%s log holds a raw control character: %q", format, errb.String())
+		}
+	}
 }
 
 func TestImportExport(t *testing.T) {

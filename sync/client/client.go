@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/sync/protocol"
 )
 
@@ -347,9 +347,12 @@ func (c *Client) Stats() Stats {
 // ErrTooManyAttempts with the wait in Error.RetryAfter.
 func (c *Client) SignIn(ctx context.Context, email, password, deviceID, deviceName string) (protocol.SessionResponse, error) {
 	var out protocol.SessionResponse
-	body := protocol.SessionRequest{Email: email, Password: password, ClientID: deviceID, DeviceName: deviceName}
+	// An address pasted with a zero-width space or a line break is what the
+	// coordinator meant without them; the server refuses them.
+	body := protocol.SessionRequest{Email: domain.NormalizeLine(email), Password: password, ClientID: deviceID,
+		DeviceName: domain.NormalizeLine(deviceName)}
 	err := c.call(ctx, "sign in", http.MethodPost, "/v1/session", "", body, func(data []byte) error {
-		return json.Unmarshal(data, &out)
+		return protocol.DecodeLenient(data, &out)
 	})
 	return out, err
 }
@@ -430,7 +433,9 @@ func (c *Client) result(ctx context.Context, op string, resp *resty.Response, er
 		return nil
 	}
 	var pe protocol.Error
-	_ = json.Unmarshal(resp.Body(), &pe) // a proxy's HTML page leaves it empty
+	if protocol.DecodeLenient(resp.Body(), &pe) != nil {
+		pe = protocol.Error{} // a proxy's HTML page, or an ambiguous body: no code to act on
+	}
 	e := &Error{Op: op, Status: status, Code: pe.Code, Message: pe.Message,
 		RetryAfter: parseRetryAfter(resp.Header().Get("Retry-After"), time.Now())}
 	e.kind = classify(status, pe.Code)

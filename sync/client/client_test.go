@@ -514,3 +514,16 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestSignInCleansPastedEmail: an address pasted with a zero-width space or
+// a line break (as mail programs leave them) is cleaned before it is sent,
+// as the server would refuse it.
+func TestSignInCleansPastedEmail(t *testing.T) {
+	s := newServer(t, false)
+	c := newClient(t, fast(s.web.URL))
+	for _, email := range []string{"ana@example.org\u200b", "\u202aana@example.org\u202c", "ana@example.org\r\n"} {
+		if _, err := c.SignIn(context.Background(), email, password, domain.NewID(), "Portable\x1b[2J"); err != nil {
+			t.Errorf("sign in as %q: %v", email, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -26,6 +27,11 @@ const (
 	MaxFieldBytes = 64 << 10
 	// MaxNameBytes bounds identifiers, field names, e-mails and passwords.
 	MaxNameBytes = 256
+	// MaxSeq bounds mutation numbers, cursors and backfill positions:
+	// 2^53−1, the largest integer every JSON reader (a double) holds
+	// exactly, far below what either backend stores (int64), so a device
+	// can never be acknowledged a number it cannot follow.
+	MaxSeq = 1<<53 - 1
 )
 
 // ErrTooLarge is returned (wrapped in a *DecodeError) for a body over the
@@ -33,8 +39,9 @@ const (
 var ErrTooLarge = errors.New("body too large")
 
 // DecodeError says why a body was refused. Code is one of the request-level
-// codes (CodeMalformed, CodeUnknownField, CodeInvalidUTF8, CodeTooLarge,
-// CodeFieldTooLarge, CodeBadRequest, CodeUnsupportedSchema); the server
+// codes (CodeMalformed, CodeDuplicateKey, CodeUnknownField, CodeInvalidUTF8,
+// CodeTooLarge, CodeFieldTooLarge, CodeBadRequest, CodeSeqOutOfRange,
+// CodeUnsupportedSchema); the server
 // answers 413 for CodeTooLarge and 400 for the others.
 type DecodeError struct {
 	Code    string
@@ -92,8 +99,9 @@ func wrapReadErr(err error) error {
 }
 
 // DecodeStrict decodes exactly one JSON value from data into v: the bytes
-// must be valid UTF-8, every object key must be known to v, and nothing but
-// white space may follow the value.
+// must be valid UTF-8, every object key must be exactly the JSON name of a
+// field of v (encoding/json alone ignores case), no object may hold the same
+// key twice, and nothing but white space may follow the value.
 func DecodeStrict(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return decodeErr(CodeInvalidUTF8, "body is not valid UTF-8")
@@ -109,7 +117,38 @@ func DecodeStrict(data []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return decodeErr(CodeMalformed, "malformed JSON: data after the value")
 	}
+	if ke := checkKeys(data, reflect.TypeOf(v), false); ke != nil {
+		return ke.decodeError()
+	}
 	return nil
+}
+
+// DecodeLenient decodes one JSON value sent by a possibly newer peer (the
+// server's session answer, an error body): as DecodeStrict, except that a
+// key matching no field of v is ignored. A key that differs from a field's
+// name only in case, or a key twice in one object, is still refused.
+func DecodeLenient(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return decodeErr(CodeInvalidUTF8, "body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return &DecodeError{Code: CodeMalformed, Message: "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: "), Err: err}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return decodeErr(CodeMalformed, "malformed JSON: data after the value")
+	}
+	if ke := checkKeys(data, reflect.TypeOf(v), true); ke != nil {
+		return ke.decodeError()
+	}
+	return nil
+}
+
+func (ke *keyError) decodeError() *DecodeError {
+	if ke.code == CodeDuplicateKey {
+		return decodeErr(CodeDuplicateKey, "key %q appears twice in one object", truncate(ke.key))
+	}
+	return decodeErr(CodeUnknownField, "unknown field %q (keys are matched exactly, in lower case)", truncate(ke.key))
 }
 
 // DecodeRequest decodes and checks a sync request body (already gunzipped).
@@ -138,6 +177,9 @@ func (r SyncRequest) Check() error {
 	if len(r.Epoch) > MaxNameBytes {
 		return decodeErr(CodeBadRequest, "epoch is too long")
 	}
+	if r.Backfill != nil && (r.Backfill.Through > MaxSeq || r.Backfill.After > MaxSeq) {
+		return decodeErr(CodeSeqOutOfRange, "backfill position above %d", uint64(MaxSeq))
+	}
 	if len(r.Mutations) > MaxMutations {
 		return decodeErr(CodeTooLarge, "more than %d mutations in one request", MaxMutations)
 	}
@@ -158,6 +200,8 @@ func (m Mutation) check(prevSeq uint64) *DecodeError {
 		return decodeErr(CodeBadRequest, "seq must be positive")
 	case m.Seq <= prevSeq:
 		return decodeErr(CodeBadRequest, "seq %d does not follow %d", m.Seq, prevSeq)
+	case m.Seq > MaxSeq:
+		return decodeErr(CodeSeqOutOfRange, "seq %d is above the largest mutation number, %d", m.Seq, uint64(MaxSeq))
 	case !m.Kind.Valid() && m.Kind != KindConflict:
 		return decodeErr(CodeBadRequest, "unknown kind %q", truncate(string(m.Kind)))
 	case domain.CheckID(m.ID) != nil:
@@ -175,9 +219,12 @@ func (m Mutation) check(prevSeq uint64) *DecodeError {
 			return decodeErr(CodeFieldTooLarge, "field %q is larger than %d bytes", truncate(name), MaxFieldBytes)
 		}
 	}
-	for name := range m.Base {
+	for name, seq := range m.Base {
 		if name == "" || len(name) > MaxNameBytes {
 			return decodeErr(CodeBadRequest, "bad field name in base")
+		}
+		if seq > MaxSeq {
+			return decodeErr(CodeSeqOutOfRange, "base of %q is above %d", truncate(name), uint64(MaxSeq))
 		}
 		// A delete's base names the fields of the record it was made on (it
 		// changes none); an edit's names only the fields it changes.
@@ -208,7 +255,14 @@ func DecodeSession(data []byte) (SessionRequest, error) {
 		return SessionRequest{}, decodeErr(CodeFieldTooLarge, "email, password or device_name is too long")
 	case domain.CheckID(req.ClientID) != nil:
 		return SessionRequest{}, decodeErr(CodeBadRequest, "client_id must be a lower-case UUID")
+	case !domain.CheckLine(req.Email):
+		// Refused here, before any backend sees it: PostgreSQL cannot
+		// even compare a text holding U+0000.
+		return SessionRequest{}, decodeErr(CodeBadRequest, "email holds control or invisible characters")
 	}
+	// The device name is only shown (device list, logs): it is cleaned,
+	// not refused, so that an odd host name never blocks a sign-in.
+	req.DeviceName = domain.NormalizeLine(req.DeviceName)
 	return req, nil
 }
 

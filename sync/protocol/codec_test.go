@@ -70,6 +70,11 @@ func TestDecodeRequestRefuses(t *testing.T) {
 		{"long epoch", edit(func(r *SyncRequest) { r.Epoch = strings.Repeat("e", 300) }), CodeBadRequest},
 		{"seq zero", edit(func(r *SyncRequest) { r.Mutations[0].Seq = 0 }), CodeBadRequest},
 		{"seq not increasing", edit(func(r *SyncRequest) { r.Mutations[1].Seq = 1 }), CodeBadRequest},
+		{"seq 2^53", edit(func(r *SyncRequest) { r.Mutations[1].Seq = MaxSeq + 1 }), CodeSeqOutOfRange},
+		{"seq 2^63", edit(func(r *SyncRequest) { r.Mutations[1].Seq = 1 << 63 }), CodeSeqOutOfRange},
+		{"seq 2^64-1", edit(func(r *SyncRequest) { r.Mutations[1].Seq = 1<<64 - 1 }), CodeSeqOutOfRange},
+		{"base past 2^53", edit(func(r *SyncRequest) { r.Mutations[0].Base["name"] = 1 << 63 }), CodeSeqOutOfRange},
+		{"backfill past 2^53", edit(func(r *SyncRequest) { r.Backfill = &Backfill{Through: 1 << 60, After: 1} }), CodeSeqOutOfRange},
 		{"unknown kind", edit(func(r *SyncRequest) { r.Mutations[0].Kind = "invoice" }), CodeBadRequest},
 		{"upper-case id", edit(func(r *SyncRequest) { r.Mutations[0].ID = strings.ToUpper(memberID) }), CodeBadRequest},
 		{"delete with fields", edit(func(r *SyncRequest) { r.Mutations[1].Fields = r.Mutations[0].Fields }), CodeBadRequest},
@@ -81,6 +86,18 @@ func TestDecodeRequestRefuses(t *testing.T) {
 		{"huge field", edit(func(r *SyncRequest) {
 			r.Mutations[0].Fields["notes"] = raw(`"` + strings.Repeat("x", MaxFieldBytes) + `"`)
 		}), CodeFieldTooLarge},
+		// encoding/json matches keys without regard to case and keeps the
+		// last of two equal keys: both are refused.
+		{"key in another case", bytes.Replace(good, []byte(`"cursor"`), []byte(`"Cursor"`), 1), CodeUnknownField},
+		{"delete in capitals", bytes.Replace(good, []byte(`"delete"`), []byte(`"DELETE"`), 1), CodeUnknownField},
+		{"client_id mixed case", bytes.Replace(good, []byte(`"client_id"`), []byte(`"Client_Id"`), 1), CodeUnknownField},
+		{"kelvin sign", bytes.Replace(good, []byte(`"kind"`), []byte(`"Kind"`), 1), CodeUnknownField},
+		{"cursor twice in two cases", bytes.Replace(good, []byte(`"cursor":41`), []byte(`"cursor":41,"CURSOR":1041`), 1), CodeUnknownField},
+		{"cursor twice", bytes.Replace(good, []byte(`"cursor":41`), []byte(`"cursor":41,"cursor":1041`), 1), CodeDuplicateKey},
+		{"escaped duplicate", bytes.Replace(good, []byte(`"cursor":41`), []byte(`"cursor":41,"\u0063ursor":1041`), 1), CodeDuplicateKey},
+		{"kind twice", bytes.Replace(good, []byte(`"kind":"member"`), []byte(`"kind":"member","kind":"visit"`), 1), CodeDuplicateKey},
+		{"field named twice", bytes.Replace(good, []byte(`"name":"Coopérative"`), []byte(`"name":"Coopérative","name":"Autre"`), 1), CodeDuplicateKey},
+		{"duplicate inside a field value", bytes.Replace(good, []byte(`"name":"Coopérative"`), []byte(`"name":{"a":1,"a":2}`), 1), CodeDuplicateKey},
 		{"too many mutations", edit(func(r *SyncRequest) {
 			r.Mutations = nil
 			for i := 1; i <= MaxMutations+1; i++ {
@@ -143,6 +160,28 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
+func TestDecodeRequestLargestSeq(t *testing.T) {
+	r := validRequest()
+	r.Mutations[1].Seq = MaxSeq
+	b, _ := json.Marshal(r)
+	if _, err := DecodeRequest(b); err != nil {
+		t.Errorf("seq %d: %v", uint64(MaxSeq), err)
+	}
+}
+
+func TestDecodeRequestKeysExact(t *testing.T) {
+	// A field map's keys are names the server checks itself: another case
+	// there is not an alias of a struct field, so it decodes as sent.
+	b := []byte(`{"client_id":"` + clientID + `","schema_version":1,"mutations":[{"seq":1,"kind":"member","id":"` + memberID + `","fields":{"Notes":"x"},"hlc":1}]}`)
+	req, err := DecodeRequest(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := req.Mutations[0].Fields["Notes"]; !ok {
+		t.Errorf("fields = %v", req.Mutations[0].Fields)
+	}
+}
+
 func TestDecodeSession(t *testing.T) {
 	ok := `{"email":"ana@example.org","password":"secret","client_id":"` + clientID + `"}`
 	if r, err := DecodeSession([]byte(ok)); err != nil || r.Email != "ana@example.org" {
@@ -168,5 +207,47 @@ func TestEncodeBodyIsJSON(t *testing.T) {
 	var back SyncResponse
 	if err := DecodeStrict(b, &back); err != nil || back.Cursor != 3 {
 		t.Errorf("EncodeBody output does not decode strictly: %s, %v", b, err)
+	}
+}
+
+// TestDecodeLenient: the session answer and error bodies come from a server
+// that may be newer (unknown keys pass) but never from one whose keys are
+// ambiguous.
+func TestDecodeLenient(t *testing.T) {
+	var sr SessionResponse
+	if err := DecodeLenient([]byte(`{"token":"a","epoch":"e1","motd":"hello","coordinator":{"id":"c","name":"Ana","x":1}}`), &sr); err != nil || sr.Token != "a" {
+		t.Errorf("newer answer: %v %+v", err, sr)
+	}
+	for _, body := range []string{
+		`{"token":"a","Token":"b"}`,
+		`{"token":"a","token":"b"}`,
+		`{"token":"a","coordinator":{"ROLE":"admin"}}`,
+		`{"token":"a"} {}`,
+	} {
+		var sr SessionResponse
+		var de *DecodeError
+		if err := DecodeLenient([]byte(body), &sr); !errors.As(err, &de) {
+			t.Errorf("%s: %v, want a *DecodeError", body, err)
+		}
+	}
+}
+
+// TestDecodeStrictEmbedded: the fields of an embedded struct are known by
+// their own names, as encoding/json promotes them.
+func TestDecodeStrictEmbedded(t *testing.T) {
+	type inner struct {
+		A int `json:"a"`
+	}
+	type outer struct {
+		inner
+		B int `json:"b"`
+	}
+	var v outer
+	if err := DecodeStrict([]byte(`{"a":1,"b":2}`), &v); err != nil || v.A != 1 || v.B != 2 {
+		t.Errorf("embedded: %v %+v", err, v)
+	}
+	var de *DecodeError
+	if err := DecodeStrict([]byte(`{"A":1,"b":2}`), &v); !errors.As(err, &de) || de.Code != CodeUnknownField {
+		t.Errorf("embedded field in another case: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"slices"
+	"strings"
 
 	"leconsortium.coop/terrain/domain"
 )
@@ -29,4 +30,19 @@ func FieldNames(kind domain.Kind) ([]string, bool) {
 func HasField(kind domain.Kind, name string) bool {
 	_, found := slices.BinarySearch(kindFields[kind], name)
 	return found
+}
+
+// foldsToFieldOf reports whether name is not a field of kind but would be
+// taken for one by encoding/json, which matches names without regard to
+// case.
+func foldsToFieldOf(kind domain.Kind, name string) bool {
+	if HasField(kind, name) {
+		return false
+	}
+	for _, f := range kindFields[kind] {
+		if strings.EqualFold(f, name) {
+			return true
+		}
+	}
+	return false
 }

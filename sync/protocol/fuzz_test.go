@@ -16,7 +16,8 @@ import (
 
 // FuzzDecodeRequest feeds the sync request decoder arbitrary bodies. It must
 // never panic, must refuse with a *DecodeError, and what it accepts must
-// survive a re-encoding unchanged. The seed corpus is in
+// survive a re-encoding unchanged, with no key twice in an object and every
+// key spelled exactly as the encoder writes it. The seed corpus is in
 // testdata/fuzz/FuzzDecodeRequest and runs with every go test.
 func FuzzDecodeRequest(f *testing.F) {
 	good, _ := json.Marshal(validRequest())
@@ -34,6 +35,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted request does not encode: %v", err)
 		}
+		checkKeysAsEncoded(t, data, once, false)
 		again, err := DecodeRequest(once)
 		if err != nil {
 			t.Fatalf("re-encoded request refused: %v\n%s", err, once)
@@ -77,6 +79,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted response does not encode: %v", err)
 		}
+		checkKeysAsEncoded(t, data, once, true)
 		again, err := DecodeResponse(once, req)
 		if err != nil {
 			t.Fatalf("re-encoded response refused: %v\n%s", err, once)
@@ -92,6 +95,116 @@ func FuzzDecodeResponse(f *testing.F) {
 			t.Fatalf("encoding not stable:\n%s\n%s", once, twice)
 		}
 	})
+}
+
+// checkKeysAsEncoded is the key property of an accepted body, restated with
+// encoding/json alone: no object holds a key twice, and every key of data is
+// one the re-encoding enc writes at the same place, except keys that hold a
+// zero value (omitted by omitempty) and, when unknownOK, keys that differ in
+// more than case from every key written there.
+func checkKeysAsEncoded(t *testing.T, data, enc []byte, unknownOK bool) {
+	t.Helper()
+	if k, ok := duplicateKey(data); ok {
+		t.Fatalf("accepted key %q twice in one object: %s", k, data)
+	}
+	var got, want any
+	if json.Unmarshal(data, &got) != nil || json.Unmarshal(enc, &want) != nil {
+		t.Fatalf("accepted body or its encoding does not decode:\n%s\n%s", data, enc)
+	}
+	var walk func(got, want any, path string)
+	walk = func(got, want any, path string) {
+		switch g := got.(type) {
+		case map[string]any:
+			w, _ := want.(map[string]any)
+			for k, v := range g {
+				if wv, ok := w[k]; ok {
+					walk(v, wv, path+"/"+k)
+					continue
+				}
+				folds := false
+				for wk := range w {
+					folds = folds || strings.EqualFold(wk, k)
+				}
+				switch {
+				case folds:
+					t.Fatalf("accepted key %q at %s, written %v by the encoder", k, path, slices.Sorted(maps.Keys(w)))
+				case !unknownOK && !isZeroJSON(v):
+					t.Fatalf("accepted key %q at %s that the encoder does not write", k, path)
+				}
+			}
+		case []any:
+			w, _ := want.([]any)
+			for i, v := range g {
+				if i < len(w) {
+					walk(v, w[i], path)
+				}
+			}
+		}
+	}
+	walk(got, want, "")
+}
+
+func isZeroJSON(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !v
+	case float64:
+		return v == 0
+	case string:
+		return v == ""
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		return len(v) == 0
+	}
+	return false
+}
+
+// duplicateKey returns a key that appears twice in one object of data.
+func duplicateKey(data []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			if tok == '{' || tok == '[' {
+				if top != nil && top.object {
+					top.key = true
+				}
+				stack = append(stack, &frame{object: tok == '{', keys: map[string]bool{}, key: tok == '{'})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		case string:
+			if top != nil && top.object && top.key {
+				if top.keys[tok] {
+					return tok, true
+				}
+				top.keys[tok] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.key = true
+		}
+	}
 }
 
 // checkResponseInvariants restates, independently of Check, what an

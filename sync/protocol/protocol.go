@@ -232,11 +232,13 @@ type Error struct {
 // Request-level error codes.
 const (
 	CodeMalformed         = "malformed_json"
+	CodeDuplicateKey      = "duplicate_key"
 	CodeUnknownField      = "unknown_field"
 	CodeInvalidUTF8       = "invalid_utf8"
 	CodeTooLarge          = "too_large"
 	CodeFieldTooLarge     = "field_too_large"
 	CodeBadRequest        = "bad_request"
+	CodeSeqOutOfRange     = "seq_out_of_range"
 	CodeUnsupportedMedia  = "unsupported_media_type"
 	CodeUnsupportedSchema = "unsupported_schema"
 	CodeUnauthorized      = "unauthorized"

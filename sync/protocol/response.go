@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"unicode/utf8"
 
 	"leconsortium.coop/terrain/domain"
@@ -27,7 +28,8 @@ func badResponse(format string, args ...any) error {
 // Unlike DecodeRequest it accepts object keys it does not know, and changes
 // of kinds it does not know (the store skips them): a newer server may add
 // both. It refuses, wrapping ErrBadResponse: anything but one JSON value in
-// UTF-8; an empty or oversized epoch; a cursor that goes back within the
+// UTF-8; a key that appears twice in one object, or that differs only in
+// case from a key it knows ("Cursor"); an empty or oversized epoch; a cursor that goes back within the
 // epoch; a page that says has_more while the next request would be the
 // same as this one; rejections outside acked_through; changes whose seq
 // does not go up, with a bad id, that are both deleted and removed, that
@@ -44,6 +46,9 @@ func DecodeResponse(data []byte, req SyncRequest) (SyncResponse, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return SyncResponse{}, badResponse("data after the value")
+	}
+	if ke := checkKeys(data, reflect.TypeFor[SyncResponse](), true); ke != nil {
+		return SyncResponse{}, badResponse("%s", ke.decodeError().Message)
 	}
 	if err := resp.ExpandChanges(req); err != nil {
 		return SyncResponse{}, err
@@ -137,6 +142,11 @@ func (c Change) check(prevSeq uint64) error {
 	for name := range c.Fields {
 		if name == "" || len(name) > MaxNameBytes {
 			return badResponse("bad field name")
+		}
+		// The store decodes fields as encoding/json does, ignoring case:
+		// "Name" next to "name" would be read as either.
+		if foldsToFieldOf(c.Kind, name) {
+			return badResponse("field %q of a %s differs from a known one only in case", truncate(name), truncate(string(c.Kind)))
 		}
 	}
 	for name, v := range c.Versions {

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -141,6 +142,12 @@ func TestDecodeResponseRefuses(t *testing.T) {
 		{"removal with versions", edit(func(r *SyncResponse) { r.Changes[2].Versions = r.Changes[0].Versions }), pullRequest()},
 		{"live record without fields", edit(func(r *SyncResponse) { r.Changes[3].Fields = nil }), pullRequest()},
 		{"empty field name", edit(func(r *SyncResponse) { r.Changes[3].Fields[""] = raw(`1`) }), pullRequest()},
+		{"cursor in another case", bytes.Replace(good, []byte(`"cursor"`), []byte(`"Cursor"`), 1), pullRequest()},
+		{"cursor twice", bytes.Replace(good, []byte(`"cursor":`), []byte(`"cursor":1000,"cursor":`), 1), pullRequest()},
+		{"epoch twice in two cases", bytes.Replace(good, []byte(`"epoch":`), []byte(`"EPOCH":"e2","epoch":`), 1), pullRequest()},
+		{"change delete in capitals", bytes.Replace(good, []byte(`"delete":true`), []byte(`"Delete":true`), 1), pullRequest()},
+		{"field name in another case", edit(func(r *SyncResponse) { r.Changes[0].Fields["Name"] = raw(`"Autre"`) }), pullRequest()},
+		{"field twice", bytes.Replace(good, []byte(`"name":`), []byte(`"name":"A","name":`), 1), pullRequest()},
 		{"version from the future", edit(func(r *SyncResponse) {
 			r.Changes[0].Versions["name"] = FieldVersion{HLC: 7, Seq: 43, Device: clientID}
 		}), pullRequest()},
