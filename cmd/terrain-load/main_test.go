@@ -3,10 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"testing"
 )
+
+// TestMain lets the test binary serve as the child server process that
+// run starts.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		if err := childMain(context.Background(), os.Args[1:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "terrain-load server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestLoadRuns runs a short load on the embedded backend and checks that
 // every request succeeded; the figure itself is for the operator, not a
