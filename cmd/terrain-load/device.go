@@ -210,7 +210,7 @@ func (d *device) hostile(ctx context.Context, prefix []byte) (int, time.Duration
 // stats is what one sync cost.
 type stats struct {
 	requests, changes, busy int
-	latencies         []time.Duration
+	latencies               []time.Duration
 }
 
 // sync pushes muts and pulls until the server has nothing more.
