@@ -117,7 +117,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 var errDeviceTaken = errors.New("device registered to another coordinator")
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
-	data, ok := s.readJSON(w, r)
+	data, ok := s.readJSON(w, r, maxSessionBytes)
 	if !ok {
 		return
 	}

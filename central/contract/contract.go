@@ -67,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"Security/SecretsStoredHashed", testSecretsStoredHashed},
 		{"Security/AuthorizationMatrix", testAuthorizationMatrix},
 		{"Security/LogsHoldNoSecrets", testLogsHoldNoSecrets},
+		{"Limits/InflateCap", testInflateCap},
+		{"Limits/MemoryBudget", testMemoryBudget},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

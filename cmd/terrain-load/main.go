@@ -210,7 +210,7 @@ func startServer(ctx context.Context, cfg config) (string, []account, account, f
 	}
 	cleanup = append(cleanup, func() { b.Close() })
 	// Sign-in cost is not what is measured: hash cheaply.
-	srv, err := central.New(ctx, b, central.Options{Logger: quiet, Argon2: central.TestArgon2})
+	srv, err := central.New(ctx, b, central.Options{Logger: quiet, Argon2: central.TestArgon2, MemoryBudget: cfg.memoryBudget})
 	if err != nil {
 		stop()
 		return "", nil, account{}, nil, err
