@@ -1,9 +1,9 @@
 package central
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/rand"
-	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
