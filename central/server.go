@@ -277,7 +277,6 @@ func (s *Server) Handler() http.Handler {
 // hstsMaxAge: over TLS, clients keep to HTTPS for a year.
 const hstsMaxAge = "max-age=31536000"
 
-
 func notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, http.StatusNotFound, protocol.CodeNotFound, "no such endpoint")
 }
