@@ -26,6 +26,18 @@ import (
 // DefaultMemoryBudget is Options.MemoryBudget when 0.
 const DefaultMemoryBudget = 384 << 20
 
+// SoftMemoryLimit is the Go runtime memory limit (debug.SetMemoryLimit)
+// that goes with a memory budget: the budget, plus room for the backend's
+// caches and the runtime. Under it the garbage collector runs as often as
+// it must for the server to stay near it, instead of letting the heap grow
+// to twice what is live.
+func SoftMemoryLimit(budget int64) int64 {
+	if budget <= 0 {
+		budget = DefaultMemoryBudget
+	}
+	return budget + 384<<20
+}
+
 // defaultAdmissionWait is how long a request waits for its share.
 const defaultAdmissionWait = 2 * time.Second
 

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -58,6 +60,9 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	budgetMiB, err := strconv.ParseInt(*budget, 10, 64)
 	if err != nil || budgetMiB < 16 || budgetMiB > 1<<20 {
 		return usagef("--memory-budget is a number of MiB, at least 16, not %q", *budget)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(central.SoftMemoryLimit(budgetMiB << 20))
 	}
 	months, err := parseRetention(*retention)
 	if err != nil {

@@ -101,18 +101,19 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fs.Int64Var(&cfg.seed, "seed", 1, "seed of the devices' choices")
 	fs.StringVar(&cfg.scenario, "scenario", "sync", "sync, first-sync or hostile")
 	fs.IntVar(&cfg.members, "members", 300, "members of the in-process server's data set")
-	fs.IntVar(&cfg.visits, "visits", 0, "visits of the in-process server's data set; 8 per member when 0")
+	fs.IntVar(&cfg.visits, "visits", -1, "visits of the in-process server's data set; 8 per member when not given")
 	fs.Int64Var(&cfg.memoryBudget, "memory-budget", 0, "the in-process server's memory budget in bytes; its default when 0")
 	rssLimitMiB := fs.Int64("rss-limit", 8192, "MiB of resident memory past which the measured server is killed; 0 for no limit")
+	maxRSSMiB := fs.Int64("max-rss", 0, "fail the run when the server's peak resident memory passes this many MiB; 0 not to check")
 	fs.IntVar(&cfg.serverPID, "server-pid", 0, "with -url: the process id of a server on this machine, to measure its memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.rssLimit = *rssLimitMiB << 20
-	if cfg.visits == 0 {
+	if cfg.visits < 0 {
 		cfg.visits = 8 * cfg.members
 	}
-	if cfg.devices < 1 || cfg.duration <= 0 || cfg.write < 0 || cfg.write > 1 || cfg.members < 1 || cfg.visits < 0 {
+	if cfg.devices < 1 || cfg.duration <= 0 || cfg.write < 0 || cfg.write > 1 || cfg.members < 1 {
 		return errors.New("-devices must be positive, -duration positive, -write between 0 and 1, -members positive")
 	}
 	if !slices.Contains([]string{"sync", "first-sync", "hostile"}, cfg.scenario) {
@@ -160,6 +161,9 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return err
 	}
 	res.print(out, cfg)
+	if *maxRSSMiB > 0 && res.rss != nil && res.rssPeak > *maxRSSMiB<<20 {
+		return fmt.Errorf("the server's peak resident memory, %d MiB, is over -max-rss %d MiB", res.rssPeak>>20, *maxRSSMiB)
+	}
 	return nil
 }
 

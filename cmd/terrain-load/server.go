@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"leconsortium.coop/terrain/central"
 )
 
 // The in-process server runs in a child process (this same binary, with
@@ -53,6 +55,10 @@ func childMain(ctx context.Context, args []string, out io.Writer) error {
 	fs.Int64Var(&cfg.memoryBudget, "memory-budget", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// As terrain-central serve does.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(central.SoftMemoryLimit(cfg.memoryBudget))
 	}
 	base, accounts, admin, stop, err := startServer(ctx, cfg)
 	if err != nil {
