@@ -45,7 +45,7 @@ FUZZ_TARGETS := \
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
 
-.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak screenshots icon clean
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak memory screenshots icon clean
 
 help:
 	@echo 'make run          start Terrain on a development profile'
@@ -56,6 +56,7 @@ help:
 	@echo 'make bench        Terrain against PouchDB over simulated links (BENCH_QUICK=1: 3 minutes)'
 	@echo 'make bench-local  each package'"'"'s go test benchmarks'
 	@echo 'make soak         run new seeds of the sync simulation for SOAK_SECONDS (default 60)'
+	@echo 'make memory       the server'"'"'s peak RSS under 200 hostile devices and 200 first syncs (at most 1 GiB)'
 	@echo 'make fuzz         run each fuzz target for FUZZTIME (default 5m), one after another'
 	@echo 'make screenshots  screenshots/ of the app under Xvfb, in French and English'
 	@echo 'make icon         redraw Icon.png from tools/icongen'
@@ -121,6 +122,14 @@ SOAK_SECONDS ?= 60
 soak:
 	@go test -run '^TestSoak$$' -count=1 -v -timeout 0 ./sync/sim -soak=$(SOAK_SECONDS)s \
 		| grep -Ev '^(=== (RUN|PAUSE|CONT)|--- (PASS|FAIL|SKIP)|PASS$$|FAIL$$|ok |FAIL	)'
+
+# The memory campaign of issue 12: terrain-load runs the server in a child
+# process and fails when its peak resident memory passes MEMORY_MAX_MIB.
+MEMORY_DEVICES ?= 200
+MEMORY_MAX_MIB ?= 1024
+memory:
+	go run ./cmd/terrain-load -scenario hostile -devices $(MEMORY_DEVICES) -duration 30s -max-rss $(MEMORY_MAX_MIB)
+	go run ./cmd/terrain-load -scenario first-sync -devices $(MEMORY_DEVICES) -members 10000 -visits 0 -max-rss $(MEMORY_MAX_MIB)
 
 screenshots: deps
 	APP_TAGS=$(APP_TAGS) scripts/screenshots.sh

@@ -89,6 +89,13 @@ func (s *Server) putCoordinator(tx Tx, c Coordinator) error {
 
 // updateCoordinator changes the coordinator with email through fn.
 func (s *Server) updateCoordinator(ctx context.Context, email string, fn func(*Coordinator) error) (Coordinator, error) {
+	return s.updateCoordinatorRevoking(ctx, email, false, fn)
+}
+
+// updateCoordinatorRevoking is updateCoordinator that, with revoke, also
+// revokes the token of every device of the coordinator in the same
+// transaction: each must sign in again.
+func (s *Server) updateCoordinatorRevoking(ctx context.Context, email string, revoke bool, fn func(*Coordinator) error) (Coordinator, error) {
 	email = strings.ToLower(domain.NormalizeLine(email))
 	var out Coordinator
 	err := s.backend.Update(ctx, func(tx Tx) error {
@@ -106,15 +113,43 @@ func (s *Server) updateCoordinator(ctx context.Context, email string, fn func(*C
 			return err
 		}
 		out = c
-		return s.putCoordinator(tx, c)
+		if err := s.putCoordinator(tx, c); err != nil {
+			return err
+		}
+		if revoke {
+			return revokeDevicesOf(tx, c.ID)
+		}
+		return nil
 	})
 	return out, err
 }
 
-// DisableCoordinator disables a coordinator: their devices' next request is
-// refused with 403 and they cannot sign in.
+// revokeDevicesOf clears the token of every device of a coordinator.
+func revokeDevicesOf(tx Tx, coordinatorID string) error {
+	var theirs []Device
+	err := tx.Devices(func(d Device) error {
+		if d.CoordinatorID == coordinatorID && d.TokenHash != nil {
+			theirs = append(theirs, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range theirs {
+		d.TokenHash = nil
+		if err := tx.PutDevice(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DisableCoordinator disables a coordinator: they cannot sign in, and the
+// tokens of their devices are revoked (their next request is refused 401:
+// sign in again), so that enabling them again revives none.
 func (s *Server) DisableCoordinator(ctx context.Context, email string) error {
-	_, err := s.updateCoordinator(ctx, email, func(c *Coordinator) error {
+	_, err := s.updateCoordinatorRevoking(ctx, email, true, func(c *Coordinator) error {
 		c.Disabled = true
 		return nil
 	})
@@ -150,7 +185,9 @@ func (s *Server) SetRegions(ctx context.Context, email string, regions []string)
 	return c, nil
 }
 
-// SetPassword replaces a coordinator's password.
+// SetPassword replaces a coordinator's password and revokes the tokens of
+// their devices: a password reset because of a lost laptop or a leaked
+// password must shut out whoever holds it.
 func (s *Server) SetPassword(ctx context.Context, email string, password []byte) error {
 	if utf8.RuneCount(password) < MinPasswordRunes {
 		return ErrWeakPassword
@@ -159,7 +196,7 @@ func (s *Server) SetPassword(ctx context.Context, email string, password []byte)
 	if err != nil {
 		return err
 	}
-	_, err = s.updateCoordinator(ctx, email, func(c *Coordinator) error {
+	_, err = s.updateCoordinatorRevoking(ctx, email, true, func(c *Coordinator) error {
 		c.PasswordHash = hash
 		return nil
 	})

@@ -70,6 +70,11 @@ func remoteHost(r *http.Request) string {
 // authenticate finds the device and coordinator behind the bearer token,
 // answering 401 or 403 itself when there are none.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (Device, Coordinator, bool) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Which one would a proxy, a log or another server read? None.
+		writeError(w, r, http.StatusBadRequest, protocol.CodeBadRequest, "more than one Authorization header")
+		return Device{}, Coordinator{}, false
+	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || !wellFormedToken(strings.TrimSpace(token)) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="terrain"`)
@@ -117,7 +122,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 var errDeviceTaken = errors.New("device registered to another coordinator")
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
-	data, ok := s.readJSON(w, r)
+	data, ok := s.readJSON(w, r, maxSessionBytes)
 	if !ok {
 		return
 	}

@@ -42,7 +42,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill,
 	held := append(slices.Clone(d.Delivered), "")
 	all := append(slices.Clone(held), d.Pending...)
 	keep := newRegionSet(all)
-	limit := s.pageLimit
+	limit := opt.count(s)
 
 	if len(d.Pending) > 0 && cursor < d.PendingThrough {
 		through := d.PendingThrough
@@ -101,7 +101,7 @@ func (s *Server) page(tx ReadTx, d Device, cursor uint64, bf *protocol.Backfill,
 func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regionSet, opt pageOptions) (last uint64, consumed int, more bool, err error) {
 	size := 0
 	for i, e := range entries {
-		if i == s.pageLimit {
+		if i == opt.count(s) {
 			return last, i, true, nil
 		}
 		var ch protocol.Change
@@ -121,7 +121,7 @@ func (s *Server) fill(tx ReadTx, resp *wireResponse, entries []Entry, keep regio
 			ch = opt.change(e.Record)
 		}
 		b := ch.AppendJSON(nil)
-		if len(resp.Changes) > 0 && size+len(b) > s.pageBytes {
+		if len(resp.Changes) > 0 && size+len(b) > opt.bytes(s) {
 			return last, i, true, nil
 		}
 		size += len(b) + 1
@@ -170,6 +170,26 @@ type pageOptions struct {
 	own map[recordRef]*protocol.Mutation
 	// after is the page this one follows, when it is built ahead.
 	after *pagePosition
+	// maxBytes and maxCount bound the page when its share of the memory
+	// budget is less than a full page's; the server's bounds when 0.
+	maxBytes, maxCount int
+	// share, when set, is the page's share of the memory budget, granted
+	// when the page is read (admission.go).
+	share *pageShare
+}
+
+func (o pageOptions) bytes(s *Server) int {
+	if o.maxBytes > 0 {
+		return min(o.maxBytes, s.pageBytes)
+	}
+	return s.pageBytes
+}
+
+func (o pageOptions) count(s *Server) int {
+	if o.maxCount > 0 {
+		return min(o.maxCount, s.pageLimit)
+	}
+	return s.pageLimit
 }
 
 // pagePosition is where a page left the feed: the head it was read at and

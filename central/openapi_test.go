@@ -44,7 +44,8 @@ func TestOpenAPIMatchesTheCode(t *testing.T) {
 		protocol.CodeMalformed, protocol.CodeDuplicateKey, protocol.CodeSeqOutOfRange, protocol.CodeUnknownField, protocol.CodeInvalidUTF8, protocol.CodeTooLarge,
 		protocol.CodeFieldTooLarge, protocol.CodeBadRequest, protocol.CodeUnsupportedMedia, protocol.CodeUnsupportedSchema,
 		protocol.CodeUnauthorized, protocol.CodeBadCredentials, protocol.CodeTooManyAttempts, protocol.CodeDisabled,
-		protocol.CodeForbidden, protocol.CodeEpochChanged, protocol.CodeNotFound, protocol.CodeMethodNotAllowed, protocol.CodeInternal} {
+		protocol.CodeForbidden, protocol.CodeEpochChanged, protocol.CodeNotFound, protocol.CodeMethodNotAllowed, protocol.CodeInternal,
+		protocol.CodeBusy, protocol.CodeRequestTimeout} {
 		if !regexp.MustCompile(`[\[ ,]` + code + `[\],]`).Match(doc) {
 			t.Errorf("code %s is not in an enum of openapi.yaml", code)
 		}

@@ -140,12 +140,21 @@ func (s *Server) buildAhead(dev Device, resp wireResponse, opt pageOptions) {
 	next := protocol.SyncRequest{ClientID: dev.ID, SchemaVersion: protocol.SchemaVersion,
 		Cursor: resp.Cursor, Epoch: resp.Epoch, Backfill: resp.Backfill}
 	opt.own = nil
+	opt.share = nil
 	opt.after = &pagePosition{head: resp.head, remaining: resp.Remaining}
 	p := &aheadPage{req: requestOf(next, opt.compact), at: time.Now(), done: make(chan struct{})}
+	// A page is built ahead only with a full share of the memory budget,
+	// given back once built: kept pages are bounded by maxPrefetched.
+	cost := int64(opt.bytes(s)) * pageFactor
+	if !s.budget.tryTake(cost) {
+		return
+	}
 	if !s.ahead.put(dev.ID, p) {
+		s.budget.give(cost)
 		return
 	}
 	go func() {
+		defer s.budget.give(cost)
 		defer close(p.done)
 		ctx, cancel := context.WithTimeout(context.Background(), prefetchTTL)
 		defer cancel()

@@ -1,6 +1,7 @@
 package central
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +48,21 @@ type Options struct {
 	// when 0.
 	MaxBodyBytes    int64
 	MaxDecodedBytes int64
+	// MemoryBudget bounds the memory requests make the server hold, in
+	// bytes (admission.go): past it a request waits AdmissionWait for
+	// memory to be freed, then is answered 503 with Retry-After.
+	// DefaultMemoryBudget when 0.
+	MemoryBudget int64
+	// AdmissionWait is how long a request waits for its share of the
+	// memory budget; two seconds when 0.
+	AdmissionWait time.Duration
+	// BodyStall is how long a request body may go without a byte arriving,
+	// and BodyTimeout how long it may take in all, before the request is
+	// answered 408 request_timeout (a client's slowness, logged at INFO);
+	// 15 s and 60 s when 0. A push of 1,000 visits is some 100 kB gzipped:
+	// 60 s leave room for a link of 16 kbit/s.
+	BodyStall   time.Duration
+	BodyTimeout time.Duration
 	// AddrFailures is how many failed sign-ins one remote address may make
 	// within an hour before each further attempt from it waits (and is
 	// answered 429): 20 when 0, no per-address limit when negative. The
@@ -87,6 +105,11 @@ type Server struct {
 	hashing chan struct{}
 	// ahead holds the next page of devices pulling several (prefetch.go).
 	ahead prefetcher
+	// budget is the memory requests may hold (admission.go).
+	budget        *memBudget
+	admissionWait time.Duration
+	bodyStall     time.Duration
+	bodyTimeout   time.Duration
 
 	// dummyHash is verified against for unknown e-mails so that a miss
 	// costs as much as a wrong password.
@@ -115,6 +138,22 @@ func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
 		maxDecodedBytes: opt.MaxDecodedBytes,
 		addrFailures:    opt.AddrFailures,
 		hashing:         make(chan struct{}, 2),
+		admissionWait:   opt.AdmissionWait,
+		bodyStall:       opt.BodyStall,
+		bodyTimeout:     opt.BodyTimeout,
+	}
+	if s.bodyStall <= 0 {
+		s.bodyStall = 15 * time.Second
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = time.Minute
+	}
+	if opt.MemoryBudget <= 0 {
+		opt.MemoryBudget = DefaultMemoryBudget
+	}
+	s.budget = newMemBudget(opt.MemoryBudget)
+	if s.admissionWait <= 0 {
+		s.admissionWait = defaultAdmissionWait
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -231,10 +270,33 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/session", s.handleSession)
 	mux.HandleFunc("/v1/sync", s.handleSync)
 	mux.HandleFunc("/v1/catalog", s.handleCatalog)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, protocol.CodeNotFound, "no such endpoint")
+	mux.HandleFunc("/", notFound)
+	return s.logged(cleanPathsOnly(s.admitted(mux)))
+}
+
+// hstsMaxAge: over TLS, clients keep to HTTPS for a year.
+const hstsMaxAge = "max-age=31536000"
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, http.StatusNotFound, protocol.CodeNotFound, "no such endpoint")
+}
+
+// cleanPathsOnly sends HSTS over TLS and answers CONNECT and paths that are not in clean form
+// ("//healthz", "/v1/./sync") like any unknown endpoint. ServeMux would
+// redirect them to their clean form: a client's mistake would then work
+// by accident, and a proxy or cache could be pointed anywhere.
+func cleanPathsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+		}
+		p := r.URL.Path
+		if r.Method == http.MethodConnect || p == "" || path.Clean(p) != p {
+			notFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
-	return s.logged(mux)
 }
 
 // requestInfo collects what the access log says about a request; handlers
@@ -260,6 +322,10 @@ type statusWriter struct {
 	status int
 	bytes  int
 }
+
+// Unwrap lets http.ResponseController reach the connection (read
+// deadlines, flushing).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -400,6 +466,32 @@ func writeEncoded(w http.ResponseWriter, r *http.Request, status int, data []byt
 	_, _ = w.Write(body)
 }
 
+// writeStream answers 200 with the JSON write produces, compressed as it
+// is written when the client accepts gzip: a page of megabytes is never
+// held whole, encoded or compressed. An error from write comes after the
+// status was sent.
+func writeStream(w http.ResponseWriter, r *http.Request, write func(io.Writer) error) error {
+	gz := acceptsGzip(r)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Accept-Encoding")
+	if gz {
+		h.Set("Content-Encoding", "gzip")
+	}
+	w.WriteHeader(http.StatusOK)
+	if !gz {
+		return write(w)
+	}
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(w)
+	if err := write(zw); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
@@ -430,9 +522,15 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what stri
 	writeError(w, r, http.StatusInternalServerError, protocol.CodeInternal, "internal error")
 }
 
+// maxSessionBytes bounds a sign-in body once decoded: an e-mail, a
+// password, a device name and an id.
+const maxSessionBytes = 16 << 10
+
 // readJSON checks the content type and reads a bounded, possibly gzipped
-// body. It answers the error itself and returns false on failure.
-func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// body of at most limit decoded bytes, charged to the request's share of
+// the memory budget as it is read. It answers the error itself and
+// returns false on failure.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	ct := r.Header.Get("Content-Type")
 	mt, params, _ := strings.Cut(ct, ";")
 	if !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
@@ -452,8 +550,24 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		writeError(w, r, http.StatusUnsupportedMediaType, protocol.CodeUnsupportedMedia, "Content-Encoding must be gzip or absent")
 		return nil, false
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxBodyBytes)
-	data, err := protocol.ReadBody(body, gz, s.maxDecodedBytes)
+	rd := s.newDeadlineReader(w, r.Body)
+	defer rd.done()
+	var body io.Reader = http.MaxBytesReader(w, rd, s.maxBodyBytes)
+	if gz {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrHeader) {
+				err = &protocol.DecodeError{Code: protocol.CodeMalformed, Message: "body is not valid gzip", Err: err}
+			}
+			s.decodeError(w, r, err)
+			return nil, false
+		}
+		defer zr.Close()
+		body = zr
+	}
+	// Decoded bytes are charged as they come, so a small body that
+	// inflates to a large one is refused before it is held.
+	data, err := protocol.ReadBody(&budgetedReader{r: body, sh: shareOf(r)}, false, limit)
 	if err != nil {
 		s.decodeError(w, r, err)
 		return nil, false
@@ -466,6 +580,14 @@ func (s *Server) decodeError(w http.ResponseWriter, r *http.Request, err error) 
 	var mbe *http.MaxBytesError
 	var de *protocol.DecodeError
 	switch {
+	case errors.Is(err, errBusy):
+		s.busy(w, r)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The client's slowness, not the server's fault: no ERROR line.
+		// The connection is closed after the answer: the rest of the body
+		// is not waited for.
+		w.Header().Set("Connection", "close")
+		writeError(w, r, http.StatusRequestTimeout, protocol.CodeRequestTimeout, "the request body did not arrive in time")
 	case errors.As(err, &mbe):
 		writeError(w, r, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge,
 			fmt.Sprintf("request body larger than %d bytes", mbe.Limit))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 
@@ -34,7 +35,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data, ok := s.readJSON(w, r)
+	data, ok := s.readJSON(w, r, s.maxDecodedBytes)
 	if !ok {
 		return
 	}
@@ -53,6 +54,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opt := newPageOptions(r, dev.ID, req)
+	opt.share = &pageShare{s: s, ctx: r.Context(), sh: shareOf(r)}
 	resp, ahead := s.takeAhead(r.Context(), dev, coord, req, opt)
 	if !ahead {
 		resp, err = s.sync(r.Context(), dev, coord, req, opt)
@@ -61,6 +63,8 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errCursorAhead):
 		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
 			"the cursor is past the server's last change; send epoch \"\" and cursor 0 to fetch everything")
+	case errors.Is(err, errBusy):
+		s.busy(w, r)
 		return
 	case errors.Is(err, errLostWork):
 		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
@@ -80,12 +84,12 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	s.buildAhead(dev, resp, opt)
 	ri := info(r)
 	ri.muts, ri.changes = len(req.Mutations), len(resp.Changes)
-	body, err := resp.encode()
-	if err != nil {
-		s.internalError(w, r, "encode sync answer", err)
-		return
+	if err := writeStream(w, r, resp.writeTo); err != nil {
+		// The status is sent: all that is left is to break the answer off,
+		// so that the device does not take a truncated page for a whole.
+		s.log.Info("sync answer not sent", "err", err)
+		panic(http.ErrAbortHandler)
 	}
-	writeEncoded(w, r, http.StatusOK, body)
 }
 
 // wireResponse is protocol.SyncResponse with the changes already encoded,
@@ -104,36 +108,45 @@ type wireResponse struct {
 	head uint64
 }
 
-// encode writes the answer as JSON. The changes are already encoded and
-// valid: they are spliced in, not checked and copied again as
-// json.Marshal does with a json.RawMessage.
-func (r wireResponse) encode() ([]byte, error) {
+// size is the encoded size of the page's changes.
+func (r wireResponse) size() int {
+	n := 0
+	for _, c := range r.Changes {
+		n += len(c) + 1
+	}
+	return n
+}
+
+// writeTo writes the answer as JSON, one change at a time. The changes are
+// already encoded and valid: they are spliced in, not checked and copied
+// again as json.Marshal does with a json.RawMessage.
+func (r wireResponse) writeTo(w io.Writer) error {
 	changes := r.Changes
 	r.Changes = nil
 	head, err := json.Marshal(r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	const null = `"changes":null`
 	i := bytes.Index(head, []byte(null))
 	if i < 0 {
-		return nil, errors.New("encode sync answer: no changes member")
+		return errors.New("encode sync answer: no changes member")
 	}
-	n := len(head) + 2
-	for _, c := range changes {
-		n += len(c) + 1
+	if _, err := w.Write(append(head[:i:i], `"changes":[`...)); err != nil {
+		return err
 	}
-	out := make([]byte, 0, n)
-	out = append(out, head[:i]...)
-	out = append(out, `"changes":[`...)
 	for k, c := range changes {
 		if k > 0 {
-			out = append(out, ',')
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
 		}
-		out = append(out, c...)
+		if _, err := w.Write(c); err != nil {
+			return err
+		}
 	}
-	out = append(out, ']')
-	return append(out, head[i+len(null):]...), nil
+	_, err = w.Write(append([]byte{']'}, head[i+len(null):]...))
+	return err
 }
 
 // sync applies a device's mutations and scope changes in one transaction,
@@ -213,6 +226,12 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 			return wireResponse{}, err
 		}
 	}
+	if opt.share != nil {
+		var err error
+		if opt.maxBytes, opt.maxCount, err = opt.share.grant(); err != nil {
+			return wireResponse{}, err
+		}
+	}
 	var resp wireResponse
 	err := s.backend.View(ctx, func(tx ReadTx) error {
 		d, err := tx.Device(dev.ID)
@@ -231,6 +250,9 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 	})
 	if err != nil {
 		return wireResponse{}, err
+	}
+	if opt.share != nil {
+		opt.share.built(resp.size())
 	}
 	resp.Rejected = append(resp.Rejected, rejected...)
 	return resp, nil

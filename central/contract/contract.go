@@ -77,6 +77,13 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"Security/SecretsStoredHashed", testSecretsStoredHashed},
 		{"Security/AuthorizationMatrix", testAuthorizationMatrix},
 		{"Security/LogsHoldNoSecrets", testLogsHoldNoSecrets},
+		{"Limits/InflateCap", testInflateCap},
+		{"Limits/MemoryBudget", testMemoryBudget},
+		{"HTTP/SlowBodyIs408", testSlowBody},
+		{"HTTP/OddPathsAreUnknown", testOddPaths},
+		{"HTTP/HSTSOverTLS", testHSTS},
+		{"Auth/TwoAuthorizationHeaders", testTwoAuthorizations},
+		{"Auth/TokensRevokedOnPasswordAndDisable", testTokensRevokedOnPasswordAndDisable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

@@ -207,7 +207,9 @@ func testDisabledRevoked(t *testing.T, open func(*testing.T) central.Backend) {
 	}
 	before := e.dump()
 	refused := a.edit(kMember, m.ID, map[string]any{"notes": "x"})
-	if status, pe, _ := a.post(a.request([]protocol.Mutation{refused}, nil)); status != http.StatusForbidden || pe.Code != protocol.CodeDisabled {
+	// Disabling revoked the device's token: it is told to sign in again,
+	// and the sign-in says the account is disabled.
+	if status, pe, _ := a.post(a.request([]protocol.Mutation{refused}, nil)); status != http.StatusUnauthorized || pe.Code != protocol.CodeUnauthorized {
 		t.Errorf("disabled coordinator's sync: %d %s", status, pe.Code)
 	}
 	if status, pe, _ := e.signIn("ana@example.org", password, domain.NewID()); status != http.StatusForbidden || pe.Code != protocol.CodeDisabled {
@@ -219,7 +221,13 @@ func testDisabledRevoked(t *testing.T, open func(*testing.T) central.Backend) {
 	if err := e.srv.EnableCoordinator(e.ctx, "ana@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	// The refused mutation stayed in the outbox: it goes first.
+	// Enabling revives no token: the device signs in again, and the
+	// refused mutation, still in its outbox, goes first.
+	if status, pe, sr := e.signIn("ana@example.org", password, a.id); status != http.StatusOK {
+		t.Fatalf("sign in after enable: %d %s", status, pe.Message)
+	} else {
+		a.token = sr.Token
+	}
 	a.sync(refused, a.edit(kMember, m.ID, map[string]any{"notes": "De retour"}))
 	noRejections(t, a)
 

@@ -88,6 +88,9 @@ func testSecretsStoredHashed(t *testing.T, open func(*testing.T) central.Backend
 	if status, pe, _ := e.signIn("ana@example.org", wrong, domain.NewID()); status != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d %s", status, pe.Code)
 	}
+	if status, _, _ := e.raw(http.MethodDelete, "/v1/session", a.token, "", nil, nil); status != http.StatusNoContent {
+		t.Fatalf("sign out: %d", status)
+	}
 	newPass := "Nouveau mot de passe Quiscale-2025"
 	if err := e.srv.SetPassword(e.ctx, "ana@example.org", []byte(newPass)); err != nil {
 		t.Fatal(err)
@@ -95,9 +98,6 @@ func testSecretsStoredHashed(t *testing.T, open func(*testing.T) central.Backend
 	status, pe, sr := e.signIn("ana@example.org", newPass, domain.NewID())
 	if status != http.StatusOK {
 		t.Fatalf("sign in with the new password: %d %s", status, pe.Code)
-	}
-	if status, _, _ := e.raw(http.MethodDelete, "/v1/session", a.token, "", nil, nil); status != http.StatusNoContent {
-		t.Fatalf("sign out: %d", status)
 	}
 	live := []string{sr.Token, admin.token}
 	for _, tok := range live {

@@ -70,6 +70,7 @@ func TestUsageMistakes(t *testing.T) {
 		{[]string{"serve", "--data", dir, "--log-level", "loud"}, "unknown log level"},
 		{[]string{"serve", "--data", dir, "--addr-failures", "many"}, "--addr-failures is a number"},
 		{[]string{"serve", "--data", dir, "--addr-failures", "-1"}, "--addr-failures is a number"},
+		{[]string{"serve", "--data", dir, "--memory-budget", "1"}, "--memory-budget is a number of MiB"},
 		{[]string{"serve", "--data", dir, "--visit-retention-months", "7y"}, "--visit-retention-months is a number of months"},
 		{[]string{"members", "show", "--data", dir}, "--id is required"},
 		{[]string{"members", "delete", "--data", dir, "--id", "Coop-X"}, `--id "Coop-X" is not a member id`},

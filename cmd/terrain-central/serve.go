@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -15,12 +17,16 @@ import (
 )
 
 // Server timeouts: a slow or stalled client never holds a connection for
-// long, and a push of 1,000 visits over a slow link still fits.
+// long, and an idle one is closed after a minute, so that a thousand
+// sockets cost little. A request body has its own deadlines (15 s without
+// a byte, 60 s in all: central.Options.BodyStall and BodyTimeout), answered
+// 408; readTimeout only backs them up for requests whose body the handler
+// does not read.
 const (
 	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 2 * time.Minute
+	readTimeout       = 75 * time.Second
 	writeTimeout      = 5 * time.Minute
-	idleTimeout       = 2 * time.Minute
+	idleTimeout       = time.Minute
 	shutdownTimeout   = 30 * time.Second
 )
 
@@ -33,6 +39,8 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	plain := f.boolean("allow-plain-http", "serve plain HTTP on a non-loopback address (behind a TLS proxy)")
 	addrFailures := f.str("addr-failures", "20", "failed sign-ins one client address may make in an hour before it is slowed down; "+
 		"0 for no per-address limit (behind a reverse proxy every client has the proxy's address)")
+	budget := f.str("memory-budget", strconv.Itoa(central.DefaultMemoryBudget>>20), "MiB of memory requests may make the server hold; "+
+		"past it a request is answered 503 with Retry-After, which the app waits out")
 	retention := f.retentionFlag()
 	level := f.str("log-level", "info", "debug, info, warn or error")
 	format := f.str("log-format", "text", "text or json")
@@ -48,6 +56,13 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	}
 	if perAddr == 0 {
 		perAddr = -1 // central.Options reads 0 as "the default"
+	}
+	budgetMiB, err := strconv.ParseInt(*budget, 10, 64)
+	if err != nil || budgetMiB < 16 || budgetMiB > 1<<20 {
+		return usagef("--memory-budget is a number of MiB, at least 16, not %q", *budget)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(central.SoftMemoryLimit(budgetMiB << 20))
 	}
 	months, err := parseRetention(*retention)
 	if err != nil {
@@ -73,7 +88,8 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 		ln.Close()
 		return usagef("refusing to serve plain HTTP on %s, which is not loopback: give --tls-cert and --tls-key, or --allow-plain-http behind a TLS proxy", ln.Addr())
 	}
-	srv, backend, err := c.open(ctx, sf, central.Options{Logger: log, AddrFailures: perAddr, VisitRetentionMonths: months})
+	srv, backend, err := c.open(ctx, sf, central.Options{Logger: log, AddrFailures: perAddr, VisitRetentionMonths: months,
+		MemoryBudget: budgetMiB << 20})
 	if err != nil {
 		ln.Close()
 		return err
@@ -103,12 +119,14 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 		TLSConfig:         tlsConfig,
 	}
 	scheme := "http"
+	serveFn := hs.Serve
 	if tlsConfig != nil {
+		// ServeTLS, unlike Serve over a TLS listener, offers HTTP/2.
 		scheme = "https"
-		ln = tls.NewListener(ln, tlsConfig)
+		serveFn = func(l net.Listener) error { return hs.ServeTLS(l, "", "") }
 	}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- serveFn(ln) }()
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "epoch", srv.Epoch())
 	fmt.Fprintf(c.stdout, "terrain-central listening on %s://%s\n", scheme, ln.Addr())
 	if c.ready != nil {

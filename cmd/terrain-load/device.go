@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"time"
 
 	"leconsortium.coop/terrain/domain"
@@ -40,22 +41,41 @@ func newDevice(ctx context.Context, client *http.Client, base string, a account,
 		rng: rand.New(rand.NewPCG(uint64(seed), 7)), notes: map[string]uint64{}}
 	body, _ := json.Marshal(protocol.SessionRequest{Email: a.email, Password: a.password, ClientID: d.id, DeviceName: "terrain-load"})
 	var sr protocol.SessionResponse
-	if _, err := d.post(ctx, "/v1/session", "", body, &sr); err != nil {
+	if _, _, err := d.post(ctx, "/v1/session", "", body, &sr); err != nil {
 		return nil, fmt.Errorf("sign in as %s: %w", a.email, err)
 	}
 	d.token, d.coordID = sr.Token, sr.Coordinator.ID
 	return d, nil
 }
 
-// post sends one JSON body (gzipped) and decodes the answer into v.
-func (d *device) post(ctx context.Context, path, token string, body []byte, v any) (time.Duration, error) {
+// post sends one JSON body (gzipped) and decodes the answer into v. A 503
+// or 429 is waited out as the app does, for its Retry-After, and counted.
+func (d *device) post(ctx context.Context, path, token string, body []byte, v any) (took time.Duration, busy int, err error) {
 	var zb bytes.Buffer
 	zw := gzip.NewWriter(&zb)
 	_, _ = zw.Write(body)
 	_ = zw.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+path, &zb)
+	for {
+		status, retry, took, err := d.send(ctx, path, token, zb.Bytes(), v)
+		if err != nil || (status != http.StatusServiceUnavailable && status != http.StatusTooManyRequests) {
+			return took, busy, err
+		}
+		busy++
+		select {
+		case <-ctx.Done():
+			return took, busy, ctx.Err()
+		case <-time.After(retry):
+		}
+	}
+}
+
+// send makes one request. The answer is decoded as it arrives: many
+// devices pulling pages of megabytes at once must not weigh on the machine
+// the server is measured on.
+func (d *device) send(ctx context.Context, path, token string, gzBody []byte, v any) (status int, retry, took time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+path, bytes.NewReader(gzBody))
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Content-Encoding", "gzip")
@@ -66,32 +86,131 @@ func (d *device) post(ctx context.Context, path, token string, body []byte, v an
 	start := time.Now()
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return 0, err
+			return 0, 0, 0, err
 		}
 		r = zr
 	}
-	data, err := io.ReadAll(r)
-	took := time.Since(start)
-	if err != nil {
-		return took, err
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		_, _ = io.Copy(io.Discard, r)
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || secs < 1 {
+			secs = 1
+		}
+		return resp.StatusCode, time.Duration(secs) * time.Second, time.Since(start), nil
+	default:
+		data, _ := io.ReadAll(io.LimitReader(r, 4096))
+		return resp.StatusCode, 0, time.Since(start), fmt.Errorf("%s: %d %s", path, resp.StatusCode, data)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return took, fmt.Errorf("%s: %d %s", path, resp.StatusCode, data)
+	if sr, ok := v.(*protocol.SyncResponse); ok {
+		err = decodeSyncStream(r, sr)
+	} else {
+		err = json.NewDecoder(r).Decode(v)
 	}
-	return took, json.Unmarshal(data, v)
+	return resp.StatusCode, 0, time.Since(start), err
+}
+
+// decodeSyncStream decodes a sync answer one change at a time, keeping of
+// each change only what apply reads.
+func decodeSyncStream(r io.Reader, sr *protocol.SyncResponse) error {
+	dec := json.NewDecoder(r)
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("sync answer: not an object (%v)", err)
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case "changes":
+			if t, err := dec.Token(); err != nil || t == nil {
+				if err != nil {
+					return err
+				}
+				continue // null
+			}
+			for dec.More() {
+				var ch struct {
+					Kind     domain.Kind                      `json:"kind"`
+					ID       string                           `json:"id"`
+					Delete   bool                             `json:"delete"`
+					Removed  bool                             `json:"removed"`
+					Versions map[string]protocol.FieldVersion `json:"versions"`
+				}
+				if err := dec.Decode(&ch); err != nil {
+					return err
+				}
+				keep := protocol.Change{Kind: ch.Kind, ID: ch.ID, Delete: ch.Delete, Removed: ch.Removed}
+				if ch.Kind == domain.KindMember {
+					keep.Versions = map[string]protocol.FieldVersion{"notes": ch.Versions["notes"]}
+				}
+				sr.Changes = append(sr.Changes, keep)
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+		case "cursor":
+			err = dec.Decode(&sr.Cursor)
+		case "has_more":
+			err = dec.Decode(&sr.HasMore)
+		case "epoch":
+			err = dec.Decode(&sr.Epoch)
+		case "backfill":
+			err = dec.Decode(&sr.Backfill)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inflatingPrefix is a gzip member of 32 kB that inflates to 31 MiB of
+// white space; a hostile request is it followed by a gzip member holding a
+// valid request (gzip readers read concatenated members as one stream).
+func inflatingPrefix() []byte {
+	var zb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&zb, gzip.BestCompression)
+	spaces := bytes.Repeat([]byte{' '}, 1<<20)
+	for range 31 {
+		_, _ = zw.Write(spaces)
+	}
+	_ = zw.Close()
+	return zb.Bytes()
+}
+
+// hostile sends one hostile sync request and returns the answer's status.
+func (d *device) hostile(ctx context.Context, prefix []byte) (int, time.Duration, error) {
+	body, _ := json.Marshal(protocol.SyncRequest{ClientID: d.id, SchemaVersion: protocol.SchemaVersion})
+	var zb bytes.Buffer
+	zb.Write(prefix)
+	zw := gzip.NewWriter(&zb)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	var resp protocol.SyncResponse
+	status, _, took, err := d.send(ctx, "/v1/sync", d.token, zb.Bytes(), &resp)
+	if err != nil && status != 0 {
+		err = nil // an error answer is what is counted
+	}
+	return status, took, err
 }
 
 // stats is what one sync cost.
 type stats struct {
-	requests, changes int
-	latencies         []time.Duration
+	requests, changes, busy int
+	latencies               []time.Duration
 }
 
 // sync pushes muts and pulls until the server has nothing more.
@@ -106,8 +225,9 @@ func (d *device) sync(ctx context.Context, muts []protocol.Mutation) (stats, err
 			return st, err
 		}
 		var resp protocol.SyncResponse
-		took, err := d.post(ctx, "/v1/sync", d.token, body, &resp)
+		took, busy, err := d.post(ctx, "/v1/sync", d.token, body, &resp)
 		st.requests++
+		st.busy += busy
 		if err != nil {
 			return st, err
 		}

@@ -8,7 +8,23 @@
 // with -url it loads a running server instead (-email, password in
 // TERRAIN_LOAD_PASSWORD).
 //
+// The in-process server runs in a child process, and the run reports its
+// resident memory: before the measured phase and at its peak (with -url,
+// give -server-pid to have a local server's measured). Past -rss-limit the
+// server is killed, so that a hostile run cannot exhaust the machine.
+//
+// -scenario chooses what the devices do:
+//
+//	sync        (default) sync in a loop, a share of them pushing edits
+//	first-sync  every device fetches everything at once, from cursor 0, as
+//	            the coordinator who sees every region (-members sets the
+//	            data set's size)
+//	hostile     every device keeps sending a gzip body of 32 kB that
+//	            inflates to 31 MiB of white space before its JSON
+//
 //	go run ./cmd/terrain-load -devices 50 -duration 10s
+//	go run ./cmd/terrain-load -scenario hostile -devices 200 -duration 20s
+//	go run ./cmd/terrain-load -scenario first-sync -devices 200 -members 10000
 package main
 
 import (
@@ -20,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +53,13 @@ import (
 )
 
 func main() {
+	if os.Getenv(childEnv) != "" {
+		if err := childMain(context.Background(), os.Args[1:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "terrain-load server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
@@ -55,6 +79,13 @@ type config struct {
 	email    string
 	password string
 	seed     int64
+
+	scenario     string
+	members      int
+	visits       int
+	memoryBudget int64
+	rssLimit     int64
+	serverPID    int
 }
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
@@ -68,21 +99,48 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	fs.StringVar(&cfg.url, "url", "", "load this running server instead of starting one")
 	fs.StringVar(&cfg.email, "email", "", "with -url: the coordinator every device signs in as")
 	fs.Int64Var(&cfg.seed, "seed", 1, "seed of the devices' choices")
+	fs.StringVar(&cfg.scenario, "scenario", "sync", "sync, first-sync or hostile")
+	fs.IntVar(&cfg.members, "members", 300, "members of the in-process server's data set")
+	fs.IntVar(&cfg.visits, "visits", -1, "visits of the in-process server's data set; 8 per member when not given")
+	fs.Int64Var(&cfg.memoryBudget, "memory-budget", 0, "the in-process server's memory budget in bytes; its default when 0")
+	rssLimitMiB := fs.Int64("rss-limit", 8192, "MiB of resident memory past which the measured server is killed; 0 for no limit")
+	maxRSSMiB := fs.Int64("max-rss", 0, "fail the run when the server's peak resident memory passes this many MiB; 0 not to check")
+	fs.IntVar(&cfg.serverPID, "server-pid", 0, "with -url: the process id of a server on this machine, to measure its memory")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if cfg.devices < 1 || cfg.duration <= 0 || cfg.write < 0 || cfg.write > 1 {
-		return errors.New("-devices must be positive, -duration positive, -write between 0 and 1")
+	cfg.rssLimit = *rssLimitMiB << 20
+	if cfg.visits < 0 {
+		cfg.visits = 8 * cfg.members
+	}
+	if cfg.devices < 1 || cfg.duration <= 0 || cfg.write < 0 || cfg.write > 1 || cfg.members < 1 {
+		return errors.New("-devices must be positive, -duration positive, -write between 0 and 1, -members positive")
+	}
+	if !slices.Contains([]string{"sync", "first-sync", "hostile"}, cfg.scenario) {
+		return fmt.Errorf("unknown -scenario %q: sync, first-sync or hostile", cfg.scenario)
+	}
+	if cfg.backend != "badger" && cfg.backend != "postgres" {
+		return fmt.Errorf("unknown -backend %q: badger or postgres", cfg.backend)
+	}
+	if cfg.url == "" && cfg.backend == "postgres" && cfg.pgURL == "" {
+		return errors.New("-backend postgres needs -postgres URL (or TERRAIN_TEST_POSTGRES)")
 	}
 	accounts := []account{}
 	base := cfg.url
+	pid := cfg.serverPID
 	if base == "" {
-		srvBase, accts, stop, err := startServer(ctx, cfg)
+		c, err := startChild(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		base, accounts = srvBase, accts
+		defer c.stop()
+		base, pid = c.info.URL, c.pid
+		for _, a := range c.info.Accounts {
+			accounts = append(accounts, account{a.Email, a.Password})
+		}
+		if cfg.scenario == "first-sync" {
+			accounts = []account{{c.info.Admin.Email, c.info.Admin.Password}}
+		}
 	} else {
 		cfg.password = getenv("TERRAIN_LOAD_PASSWORD")
 		if cfg.email == "" || cfg.password == "" {
@@ -90,11 +148,22 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 		accounts = append(accounts, account{cfg.email, cfg.password})
 	}
-	res, err := load(ctx, base, accounts, cfg)
+	var watch func() *rssWatch
+	if pid > 0 {
+		watch = func() *rssWatch { return watchRSS(pid, cfg.rssLimit) }
+	}
+	res, err := load(ctx, base, accounts, cfg, watch)
+	if res.rss != nil && res.rss.killed.Load() {
+		res.print(out, cfg)
+		return fmt.Errorf("the server passed -rss-limit (%d MiB) and was killed", cfg.rssLimit>>20)
+	}
 	if err != nil {
 		return err
 	}
 	res.print(out, cfg)
+	if *maxRSSMiB > 0 && res.rss != nil && res.rssPeak > *maxRSSMiB<<20 {
+		return fmt.Errorf("the server's peak resident memory, %d MiB, is over -max-rss %d MiB", res.rssPeak>>20, *maxRSSMiB)
+	}
 	return nil
 }
 
@@ -105,7 +174,7 @@ const loadPassword = "mot de passe du test de charge"
 
 // startServer seeds a fresh backend with the demo data and serves it on a
 // loopback port, with the same timeouts as terrain-central serve.
-func startServer(ctx context.Context, cfg config) (string, []account, func(), error) {
+func startServer(ctx context.Context, cfg config) (string, []account, account, func(), error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var b central.Backend
 	var cleanup []func()
@@ -118,47 +187,47 @@ func startServer(ctx context.Context, cfg config) (string, []account, func(), er
 	case "badger":
 		dir, err := os.MkdirTemp("", "terrain-load-*")
 		if err != nil {
-			return "", nil, nil, err
+			return "", nil, account{}, nil, err
 		}
 		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
 		db, err := badgerdb.Open(dir, badgerdb.Options{Logger: quiet})
 		if err != nil {
 			stop()
-			return "", nil, nil, err
+			return "", nil, account{}, nil, err
 		}
 		b = db
 	case "postgres":
 		if cfg.pgURL == "" {
-			return "", nil, nil, errors.New("-backend postgres needs -postgres URL (or TERRAIN_TEST_POSTGRES)")
+			return "", nil, account{}, nil, errors.New("-backend postgres needs -postgres URL (or TERRAIN_TEST_POSTGRES)")
 		}
 		var suffix [6]byte
 		_, _ = rand.Read(suffix[:])
 		schema := "terrain_load_" + hex.EncodeToString(suffix[:])
 		pg, err := postgres.Open(ctx, cfg.pgURL, postgres.Options{Schema: schema, MaxConns: 16})
 		if err != nil {
-			return "", nil, nil, err
+			return "", nil, account{}, nil, err
 		}
 		cleanup = append(cleanup, func() { dropSchema(cfg.pgURL, schema) })
 		b = pg
 	default:
-		return "", nil, nil, fmt.Errorf("unknown -backend %q: badger or postgres", cfg.backend)
+		return "", nil, account{}, nil, fmt.Errorf("unknown -backend %q: badger or postgres", cfg.backend)
 	}
 	cleanup = append(cleanup, func() { b.Close() })
 	// Sign-in cost is not what is measured: hash cheaply.
-	srv, err := central.New(ctx, b, central.Options{Logger: quiet, Argon2: central.TestArgon2})
+	srv, err := central.New(ctx, b, central.Options{Logger: quiet, Argon2: central.TestArgon2, MemoryBudget: cfg.memoryBudget})
 	if err != nil {
 		stop()
-		return "", nil, nil, err
+		return "", nil, account{}, nil, err
 	}
-	accounts, err := seed(ctx, srv)
+	accounts, admin, err := seed(ctx, srv, demo.Size{Members: cfg.members, Visits: cfg.visits, Coordinators: 8})
 	if err != nil {
 		stop()
-		return "", nil, nil, err
+		return "", nil, account{}, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		stop()
-		return "", nil, nil, err
+		return "", nil, account{}, nil, err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
@@ -168,40 +237,68 @@ func startServer(ctx context.Context, cfg config) (string, []account, func(), er
 		defer cancel()
 		hs.Shutdown(sctx)
 	})
-	return "http://" + ln.Addr().String(), accounts, stop, nil
+	return "http://" + ln.Addr().String(), accounts, admin, stop, nil
 }
 
-// seed loads the demo data set: 300 members, their visits and follow-ups,
-// and the demo coordinators, who all get loadPassword.
-func seed(ctx context.Context, srv *central.Server) ([]account, error) {
-	g := demo.New(1, demo.Small(), domain.DateOf(time.Now()))
+// seed loads a demo data set of size: members, their visits and
+// follow-ups, the demo coordinators, and an administrator who sees every
+// region; all get loadPassword.
+func seed(ctx context.Context, srv *central.Server, size demo.Size) ([]account, account, error) {
+	g := demo.New(1, size, domain.DateOf(time.Now()))
 	var accounts []account
 	for _, k := range g.Coordinators() {
 		if _, err := srv.AddCoordinator(ctx, central.NewCoordinator{ID: k.ID, Name: k.Name, Email: k.Email,
 			Regions: k.Regions, Password: []byte(loadPassword)}); err != nil {
-			return nil, err
+			return nil, account{}, err
 		}
 		accounts = append(accounts, account{k.Email, loadPassword})
 	}
+	admin := account{"charge-de-projet@terrain-load.example", loadPassword}
+	if _, err := srv.AddCoordinator(ctx, central.NewCoordinator{Name: "Chargé de projet", Email: admin.email,
+		Admin: true, Password: []byte(loadPassword)}); err != nil {
+		return nil, account{}, err
+	}
 	if err := srv.Import(ctx, g.Members(), nil, nil); err != nil {
-		return nil, err
+		return nil, account{}, err
 	}
 	var visits []domain.Visit
 	if err := g.EachVisit(func(v domain.Visit) error { visits = append(visits, v); return nil }); err != nil {
-		return nil, err
+		return nil, account{}, err
 	}
 	var fus []domain.FollowUp
 	if err := g.EachFollowUp(func(f domain.FollowUp) error { fus = append(fus, f); return nil }); err != nil {
-		return nil, err
+		return nil, account{}, err
 	}
-	return accounts, srv.Import(ctx, nil, visits, fus)
+	return accounts, admin, srv.Import(ctx, nil, visits, fus)
 }
 
 // result is what a run measured.
 type result struct {
 	requests, errors, pushes, changes int
-	elapsed                           time.Duration
-	latencies                         []time.Duration
+	// busy counts the answers 503 and 429 (retried after Retry-After), and
+	// statuses every answer of a hostile run.
+	busy      int
+	statuses  map[int]int
+	elapsed   time.Duration
+	latencies []time.Duration
+	rss       *rssWatch
+	rssBase   int64
+	rssPeak   int64
+}
+
+func (r *result) add(o result) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.pushes += o.pushes
+	r.changes += o.changes
+	r.busy += o.busy
+	r.latencies = append(r.latencies, o.latencies...)
+	for k, v := range o.statuses {
+		if r.statuses == nil {
+			r.statuses = map[int]int{}
+		}
+		r.statuses[k] += v
+	}
 }
 
 func (r result) print(out io.Writer, cfg config) {
@@ -216,64 +313,111 @@ func (r result) print(out io.Writer, cfg config) {
 	if cfg.url != "" {
 		backend = cfg.url
 	}
-	fmt.Fprintf(out, "backend=%s devices=%d duration=%s requests=%d errors=%d pushes=%d changes=%d\n",
-		backend, cfg.devices, r.elapsed.Round(time.Millisecond), r.requests, r.errors, r.pushes, r.changes)
+	fmt.Fprintf(out, "scenario=%s backend=%s devices=%d duration=%s requests=%d errors=%d pushes=%d changes=%d busy=%d\n",
+		cfg.scenario, backend, cfg.devices, r.elapsed.Round(time.Millisecond), r.requests, r.errors, r.pushes, r.changes, r.busy)
 	fmt.Fprintf(out, "sync requests/s: %.0f  latency p50 %s  p95 %s  p99 %s\n",
 		float64(r.requests)/r.elapsed.Seconds(), pct(0.50).Round(time.Microsecond),
 		pct(0.95).Round(time.Microsecond), pct(0.99).Round(time.Microsecond))
+	if len(r.statuses) > 0 {
+		codes := slices.Sorted(maps.Keys(r.statuses))
+		fmt.Fprint(out, "answers:")
+		for _, c := range codes {
+			fmt.Fprintf(out, " %d×%d", c, r.statuses[c])
+		}
+		fmt.Fprintln(out)
+	}
+	if r.rss != nil {
+		killed := ""
+		if r.rss.killed.Load() {
+			killed = " (killed past -rss-limit)"
+		}
+		fmt.Fprintf(out, "server rss: before %d MiB, peak %d MiB%s\n", r.rssBase>>20, r.rssPeak>>20, killed)
+	}
 }
 
-// load signs the devices in, brings each up to date, then lets them all
-// sync in a loop for cfg.duration and counts.
-func load(ctx context.Context, base string, accounts []account, cfg config) (result, error) {
+// load signs the devices in, prepares them for the scenario, then lets
+// them all work at once for cfg.duration (a first sync: until each has
+// everything) and counts. watch, when not nil, starts measuring the
+// server's memory.
+func load(ctx context.Context, base string, accounts []account, cfg config, watch func() *rssWatch) (result, error) {
 	transport := &http.Transport{MaxIdleConnsPerHost: cfg.devices, MaxConnsPerHost: cfg.devices, DisableCompression: true}
 	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport, Timeout: time.Minute}
+	client := &http.Client{Transport: transport, Timeout: 5 * time.Minute}
 	devices := make([]*device, cfg.devices)
 	for i := range devices {
 		d, err := newDevice(ctx, client, base, accounts[i%len(accounts)], cfg.seed+int64(i))
 		if err != nil {
 			return result{}, fmt.Errorf("device %d: %w", i, err)
 		}
-		if _, err := d.sync(ctx, nil); err != nil { // first sync: the whole scope, not measured
-			return result{}, fmt.Errorf("device %d, first sync: %w", i, err)
+		if cfg.scenario == "sync" {
+			if _, err := d.sync(ctx, nil); err != nil { // first sync: the whole scope, not measured
+				return result{}, fmt.Errorf("device %d, first sync: %w", i, err)
+			}
 		}
 		devices[i] = d
+	}
+	var hostile []byte
+	if cfg.scenario == "hostile" {
+		hostile = inflatingPrefix()
+	}
+	var total result
+	if watch != nil {
+		total.rss = watch()
 	}
 	start := time.Now()
 	deadline := start.Add(cfg.duration)
 	var mu sync.Mutex
-	var total result
 	var wg sync.WaitGroup
 	for _, d := range devices {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var mine result
-			for time.Now().Before(deadline) && ctx.Err() == nil {
-				muts := d.edits(cfg.write)
-				st, err := d.sync(ctx, muts)
-				mine.requests += st.requests
-				mine.changes += st.changes
-				mine.latencies = append(mine.latencies, st.latencies...)
-				if len(muts) > 0 {
-					mine.pushes++
-				}
+			switch cfg.scenario {
+			case "first-sync":
+				st, err := d.sync(ctx, nil)
+				mine.requests, mine.changes, mine.busy, mine.latencies = st.requests, st.changes, st.busy, st.latencies
 				if err != nil {
 					mine.errors++
 				}
+			case "hostile":
+				mine.statuses = map[int]int{}
+				for time.Now().Before(deadline) && ctx.Err() == nil {
+					status, took, err := d.hostile(ctx, hostile)
+					mine.requests++
+					if err != nil {
+						mine.errors++
+						continue
+					}
+					mine.statuses[status]++
+					mine.latencies = append(mine.latencies, took)
+				}
+			default:
+				for time.Now().Before(deadline) && ctx.Err() == nil {
+					muts := d.edits(cfg.write)
+					st, err := d.sync(ctx, muts)
+					mine.requests += st.requests
+					mine.changes += st.changes
+					mine.busy += st.busy
+					mine.latencies = append(mine.latencies, st.latencies...)
+					if len(muts) > 0 {
+						mine.pushes++
+					}
+					if err != nil {
+						mine.errors++
+					}
+				}
 			}
 			mu.Lock()
-			total.requests += mine.requests
-			total.errors += mine.errors
-			total.pushes += mine.pushes
-			total.changes += mine.changes
-			total.latencies = append(total.latencies, mine.latencies...)
+			total.add(mine)
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	total.elapsed = time.Since(start)
+	if total.rss != nil {
+		total.rssBase, total.rssPeak = total.rss.stop()
+	}
 	if ctx.Err() != nil {
 		return total, ctx.Err()
 	}

@@ -3,7 +3,7 @@
 // v2 with the transport rules of docs/sync-protocol.md: bearer token, bodies
 // gzipped both ways, a timeout per attempt under the caller's overall
 // deadline, retries with exponential backoff and jitter on transport errors,
-// 429 and 5xx (a POST /v1/sync is safe to retry: mutations are numbered), a
+// 408, 429 and 5xx (a POST /v1/sync is safe to retry: mutations are numbered), a
 // Retry-After header honoured up to a cap, and plain HTTP refused except to
 // the loopback interface.
 //
@@ -461,6 +461,9 @@ func classify(status int, code string) error {
 		return ErrForbidden
 	case status == http.StatusTooManyRequests, status >= 500:
 		return ErrServer
+	case status == http.StatusRequestTimeout:
+		// The body came in too slowly: the link, not the request.
+		return ErrTimeout
 	}
 	return ErrRefused
 }
@@ -477,6 +480,8 @@ func shouldRetry(resp *resty.Response, err error) bool {
 		return false
 	}
 	switch s := resp.StatusCode(); {
+	case s == http.StatusRequestTimeout:
+		return true
 	case s == http.StatusTooManyRequests:
 		return !strings.HasSuffix(resp.Request.URL, "/v1/session")
 	case s == http.StatusNotImplemented:

@@ -203,8 +203,12 @@ func TestErrorsCarryTheirKind(t *testing.T) {
 	if err := s.srv.DisableCoordinator(context.Background(), "ana@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Sync(context.Background(), request(device, 0)); !errors.Is(err, client.ErrDisabled) {
-		t.Errorf("disabled coordinator: %v", err)
+	// Disabling revokes the device's token: sign in again, which says why.
+	if _, err := c.Sync(context.Background(), request(device, 0)); !errors.Is(err, client.ErrUnauthorized) {
+		t.Errorf("disabled coordinator's sync: %v", err)
+	}
+	if _, err := c.SignIn(context.Background(), "ana@example.org", password, device, "test"); !errors.Is(err, client.ErrDisabled) {
+		t.Errorf("disabled coordinator's sign-in: %v", err)
 	}
 }
 
@@ -302,11 +306,14 @@ func hangUp(w http.ResponseWriter) {
 	conn.Close()
 }
 
-// TestRetriesTransientFailures: 503, 502, 429 (with Retry-After) and a
-// connection dropped mid-request are retried until the server answers.
+// TestRetriesTransientFailures: 503, 502, 429 (with Retry-After), a 408
+// (the body arrived too slowly) and a connection dropped mid-request are
+// retried until the server answers.
 func TestRetriesTransientFailures(t *testing.T) {
 	s := newServer(t, false)
-	c := newClient(t, fast(s.web.URL))
+	cfg := fast(s.web.URL)
+	cfg.Retries = 5
+	c := newClient(t, cfg)
 	device := domain.NewID()
 	signIn(t, c, device)
 	var n atomic.Int32
@@ -323,6 +330,10 @@ func TestRetriesTransientFailures(t *testing.T) {
 		case 4:
 			_, _ = io.CopyN(io.Discard, r.Body, 10)
 			hangUp(w)
+		case 5:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusRequestTimeout)
+			_, _ = io.WriteString(w, `{"code":"request_timeout","message":"the request body did not arrive in time"}`)
 		default:
 			h.ServeHTTP(w, r)
 		}
@@ -331,8 +342,8 @@ func TestRetriesTransientFailures(t *testing.T) {
 	if _, err := c.Sync(context.Background(), request(device, 0)); err != nil {
 		t.Fatalf("sync through transient failures: %v", err)
 	}
-	if got := c.Stats().Attempts - before; got != 5 {
-		t.Errorf("attempts = %d, want 5", got)
+	if got := c.Stats().Attempts - before; got != 6 {
+		t.Errorf("attempts = %d, want 6", got)
 	}
 }
 

@@ -18,8 +18,11 @@ import (
 const (
 	// MaxBodyBytes bounds a request body as sent (possibly compressed).
 	MaxBodyBytes = 8 << 20
-	// MaxDecodedBytes bounds a request body once decompressed.
-	MaxDecodedBytes = 32 << 20
+	// MaxDecodedBytes bounds a request body once decompressed: twice the
+	// largest push the app sends (its batches carry at most 4 MiB of
+	// values), and small enough that the server need not hold 32 MiB for
+	// a body of a few kilobytes that inflates.
+	MaxDecodedBytes = 8 << 20
 	// MaxMutations bounds the mutations of one request.
 	MaxMutations = 5000
 	// MaxFieldBytes bounds the JSON of one field value; the longest text a

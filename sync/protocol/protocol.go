@@ -250,4 +250,9 @@ const (
 	CodeNotFound          = "not_found"
 	CodeMethodNotAllowed  = "method_not_allowed"
 	CodeInternal          = "internal"
+	// CodeBusy (503, with Retry-After): the server's memory budget is
+	// spent for now; the request may be sent again unchanged.
+	CodeBusy = "busy"
+	// CodeRequestTimeout (408): the request's body did not arrive in time.
+	CodeRequestTimeout = "request_timeout"
 )
