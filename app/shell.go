@@ -96,13 +96,15 @@ func (u *UI) showMain() {
 	if !u.todo.day.IsZero() {
 		u.showReminders() // a rebuild keeps the summary
 	}
-	u.applyScreen()
 	switch {
 	case m.form != nil && u.nav.tab == tabMembers:
 		m.form.focusFirst() // on the canvas now: earlier, Fyne refuses
 	case m.form == nil && u.nav.tab == tabMembers && u.nav.memberID == "":
 		u.win.Canvas().Focus(m.list.search)
 	}
+	// Last, so that a screenshot screen's own focus (the notes of a visit
+	// being corrected) is the one shown.
+	u.applyScreen()
 }
 
 // rebuild redraws the main window in the current language, keeping the
