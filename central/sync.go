@@ -63,6 +63,7 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errCursorAhead):
 		writeError(w, r, http.StatusConflict, protocol.CodeEpochChanged,
 			"the cursor is past the server's last change; send epoch \"\" and cursor 0 to fetch everything")
+		return
 	case errors.Is(err, errBusy):
 		s.busy(w, r)
 		return
