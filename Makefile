@@ -45,7 +45,7 @@ FUZZ_TARGETS := \
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
 
-.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak memory screenshots icon clean
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak memory screenshots coldstart icon clean
 
 help:
 	@echo 'make run          start Terrain on a development profile'
@@ -59,6 +59,7 @@ help:
 	@echo 'make memory       the server'"'"'s peak RSS under 200 hostile devices and 200 first syncs (at most 1 GiB)'
 	@echo 'make fuzz         run each fuzz target for FUZZTIME (default 5m), one after another'
 	@echo 'make screenshots  screenshots/ of the app under Xvfb, in French and English'
+	@echo 'make coldstart    start the real app RUNS times (default 9) under Xvfb: median time to its main window'
 	@echo 'make icon         redraw Icon.png from tools/icongen'
 	@echo 'make clean        remove built binaries and screenshots'
 
@@ -133,6 +134,11 @@ memory:
 
 screenshots: deps
 	APP_TAGS=$(APP_TAGS) scripts/screenshots.sh
+
+# Cold start of the real binary on a demo profile under Xvfb; measure on a
+# quiet machine (docs/app.md, Figures).
+coldstart: deps
+	APP_TAGS=$(APP_TAGS) scripts/coldstart.sh
 
 icon:
 	go run ./tools/icongen -o Icon.png
