@@ -203,7 +203,7 @@ func (s *Store) ResendQuarantined(seq uint64) error {
 			cur[name] = v
 			base := next.Fields[name].Seq
 			mut.Base[name] = base
-			next.Fields[name] = fieldVersion{HLC: ts, Seq: base}
+			next.Fields[name] = fieldVersion{HLC: ts, Seq: base, Mine: true}
 		}
 		if next.Data, err = encodeRecord(m.Kind, cur); err != nil {
 			return err

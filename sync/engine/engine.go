@@ -661,6 +661,17 @@ func (e *Engine) cycle(ctx context.Context, cl *client.Client) (Summary, error) 
 		if resp.HasMore {
 			continue
 		}
+		// At the end of a refetch, what this device had pushed and the
+		// restored server lacks is queued again, and goes with this sync.
+		if n, err := e.st.Requeue(); err != nil {
+			return sum, fmt.Errorf("%w: %w", ErrLocal, err)
+		} else if n > 0 {
+			lastQueued = e.st.LastQueued()
+			// The restored server remembers an older last mutation of this
+			// device, and takes the gap to the requeued ones for lost work
+			// unless the request says it comes from a refetch.
+			epoch = ""
+		}
 		next, err := e.st.Outbox(0, 1)
 		if err != nil {
 			return sum, fmt.Errorf("%w: %w", ErrLocal, err)
