@@ -32,7 +32,7 @@ func (s *Store) SaveFollowUp(f domain.FollowUp) error { return s.saveFollowUp(f,
 // saveFollowUp is SaveFollowUp with the write stamped at (see updateAt).
 func (s *Store) saveFollowUp(f domain.FollowUp, at hlc.Timestamp) error {
 	f.Normalize()
-	if err := f.Validate(s.today()); err != nil {
+	if err := f.Validate(s.todayFor(at)); err != nil {
 		return err
 	}
 	err := s.updateAt(at, func(w *writeTx) error {

@@ -170,7 +170,7 @@ func (s *Store) SaveMember(m domain.Member) error { return s.saveMember(m, 0) }
 // saveMember is SaveMember with the write stamped at (see updateAt).
 func (s *Store) saveMember(m domain.Member, at hlc.Timestamp) error {
 	m.Normalize()
-	if err := m.Validate(s.today()); err != nil {
+	if err := m.Validate(s.todayFor(at)); err != nil {
 		return err
 	}
 	err := s.updateAt(at, func(w *writeTx) error {

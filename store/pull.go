@@ -479,6 +479,13 @@ func (a *applier) keepers() (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Changes unsent when the refetch began were folded into the stash
+	// (requeue.go): their records stay too.
+	unsent, err := stashedUnsent(a.snap)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(keep, unsent)
 	for k := range maps.Clone(keep) {
 		kind, id, _ := strings.Cut(k, "/")
 		if kind != string(domain.KindVisit) && kind != string(domain.KindFollowUp) {
@@ -660,8 +667,14 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		if c.Kind == domain.KindMember {
 			a.erased[c.ID] = true
 		}
-		if prev == nil {
+		if prev == nil && (c.Kind != domain.KindMember || a.stashed == nil) {
 			return nil // never had it: nothing to keep
+		}
+		if prev == nil {
+			// During a refetch after a restore, a deleted member's id is
+			// kept: Requeue must not send again what this device wrote
+			// about it (requeue.go).
+			prev = &envelope{}
 		}
 		// The server deleted it: only the id stays, so that saving over
 		// it fails with ErrDeleted; what it held is gone from the device.

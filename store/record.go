@@ -262,6 +262,9 @@ func (w *writeTx) saveLocal(kind domain.Kind, id string, value, old any) (existe
 	for name := range mut.Fields {
 		base := env.Fields[name].Seq
 		mut.Base[name] = base
+		if err := w.noteWriteBase(kind, id, name, ts, env.Fields[name]); err != nil {
+			return false, false, err
+		}
 		env.Fields[name] = fieldVersion{HLC: ts, Seq: base, Mine: true}
 	}
 	mut.HLC = ts

@@ -19,7 +19,7 @@ func (s *Store) SaveVisit(v domain.Visit) error { return s.saveVisit(v, 0) }
 // saveVisit is SaveVisit with the write stamped at (see updateAt).
 func (s *Store) saveVisit(v domain.Visit, at hlc.Timestamp) error {
 	v.Normalize()
-	if err := v.Validate(s.today()); err != nil {
+	if err := v.Validate(s.todayFor(at)); err != nil {
 		return err
 	}
 	err := s.updateAt(at, func(w *writeTx) error {
