@@ -358,6 +358,11 @@ func (a *applier) run(p Page) error {
 		return err
 	}
 	a.stashed = loadStashed(a.snap)
+	if a.stashed != nil {
+		if err := a.injectStashed(); err != nil {
+			return err
+		}
+	}
 	if refetch != 0 {
 		keep, err := a.keepers()
 		if err != nil {
@@ -624,7 +629,7 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		a.begin()
 	}
 	if a.stashed[ref] && !c.Removed {
-		if err := a.markSeen(ref); err != nil {
+		if err := a.markSeen(ref, c); err != nil {
 			return err
 		}
 	}

@@ -103,6 +103,7 @@ func (s *Store) stashMine() error {
 	})
 	// The unsent changes: their fields, and the outbox keys to delete.
 	pending := map[string]map[string]bool{}
+	unsent := map[string][]Mutation{} // by record, in order
 	err := scanValues(snap, []byte(pOutbox), func(key, val []byte) (bool, error) {
 		var m Mutation
 		if err := jsonUnmarshal(key, val, &m); err != nil {
@@ -110,6 +111,7 @@ func (s *Store) stashMine() error {
 		}
 		doomed = append(doomed, bytes.Clone(key))
 		ref := refKey(m.Kind, m.ID)
+		unsent[ref] = append(unsent[ref], m)
 		if pending[ref] == nil {
 			pending[ref] = map[string]bool{}
 		}
@@ -190,8 +192,10 @@ func (s *Store) stashMine() error {
 				e.Data, e.Lost, ok = env.Data, lost, true
 			}
 			if !ok {
+				delete(unsent, refKey(e.Kind, e.ID))
 				return true, nil
 			}
+			delete(unsent, refKey(e.Kind, e.ID))
 			e.Unsent = pending[refKey(e.Kind, e.ID)] != nil
 			for name := range e.Fields {
 				if pending[refKey(e.Kind, e.ID)][name] {
@@ -220,6 +224,13 @@ func (s *Store) stashMine() error {
 		})
 		if err != nil {
 			return fmt.Errorf("stash own writes: %w", err)
+		}
+	}
+	// Unsent changes of records the store no longer holds (a torn value
+	// log lost them: RepairUnreadable) are stashed from the outbox.
+	for _, ms := range unsent {
+		if e, ok := stashUnsent(ms); ok {
+			batch = append(batch, e)
 		}
 	}
 	if err := flush(); err != nil {
@@ -295,7 +306,7 @@ func loadStashed(txn *badger.Txn) map[string]bool {
 // pulled everything. It returns how many records it saved or deleted.
 func (s *Store) Requeue() (int, error) {
 	var entries []stashed
-	seen := map[string]bool{}
+	seen := map[string]*seenRecord{}
 	refetching := false
 	err := s.view(func(txn *badger.Txn) error {
 		v, err := getUint(txn, kRefetch)
@@ -313,11 +324,16 @@ func (s *Store) Requeue() (int, error) {
 		}); err != nil {
 			return err
 		}
-		scanKeys(txn, []byte(pRequeueSeen), nil, func(key []byte) bool {
-			seen[string(key[len(pRequeueSeen):])] = true
-			return true
+		return scanValues(txn, []byte(pRequeueSeen), func(key, val []byte) (bool, error) {
+			sr := &seenRecord{}
+			if len(val) > 0 {
+				if err := jsonUnmarshal(key, val, sr); err != nil {
+					return false, err
+				}
+			}
+			seen[string(key[len(pRequeueSeen):])] = sr
+			return true, nil
 		})
-		return nil
 	})
 	if err != nil || refetching || len(entries) == 0 {
 		if err != nil {
@@ -364,7 +380,8 @@ func isRefusal(err error) bool {
 
 // requeueOne saves one stashed record again; did reports whether anything
 // was queued. onServer: the refetch pulled the record.
-func (s *Store) requeueOne(e stashed, onServer bool) (did bool, err error) {
+func (s *Store) requeueOne(e stashed, pulled *seenRecord) (did bool, err error) {
+	onServer := pulled != nil
 	if e.Kind == KindConflict {
 		if !onServer {
 			return false, nil // the restored server knows nothing of it
@@ -453,27 +470,39 @@ func (s *Store) requeueOne(e stashed, onServer bool) (did bool, err error) {
 	byStamp := map[hlc.Timestamp][]string{}
 	var concurrent []lostWrite
 	var concurrentNames []string
-	addConcurrent := func(name string, v json.RawMessage, stamp hlc.Timestamp) {
+	var bases []uint64
+	var prevs []json.RawMessage // the server's value: what a discard goes back to
+	addConcurrent := func(name string, v json.RawMessage, stamp hlc.Timestamp, base uint64, prev json.RawMessage) {
 		concurrent = append(concurrent, lostWrite{Value: v, HLC: stamp})
 		concurrentNames = append(concurrentNames, name)
-	}
-	for name, lw := range e.Lost {
-		if _, mine := e.Fields[name]; !mine && !sameValue(fields[name], lw.Value) && local.Fields[name].HLC != lw.HLC {
-			addConcurrent(name, lw.Value, lw.HLC)
-		}
+		bases = append(bases, base)
+		prevs = append(prevs, prev)
 	}
 	for name, stamp := range e.Fields {
 		v, ok := stash[name]
-		server := local.Fields[name].HLC
+		// What the server sent; the device may show its own unsent value
+		// over it (injectStashed).
+		server, serverVal, serverSeq := local.Fields[name].HLC, fields[name], local.Fields[name].Seq
+		if pulled.Versions != nil {
+			server, serverVal, serverSeq = pulled.Versions[name].HLC, pulled.Fields[name], pulled.Versions[name].Seq
+		}
 		seen, known := e.Seen[name]
 		switch {
-		case !ok || sameValue(fields[name], v) || server == stamp:
+		case !ok || sameValue(serverVal, v) || server == stamp:
+		case known && server <= seen && sameValue(fields[name], v):
+			// Shown already, over the server's value that it replaced.
+			addConcurrent(name, v, stamp, serverSeq, serverVal)
 		case known && server <= seen:
 			// The server holds what this write replaced, or older.
 			byStamp[stamp] = append(byStamp[stamp], name)
 		default:
 			// The server holds a write this one had not seen.
-			addConcurrent(name, v, stamp)
+			addConcurrent(name, v, stamp, 0, serverVal)
+		}
+	}
+	for name, lw := range e.Lost {
+		if _, mine := e.Fields[name]; !mine && !sameValue(fields[name], lw.Value) && local.Fields[name].HLC != lw.HLC {
+			addConcurrent(name, lw.Value, lw.HLC, 0, fields[name])
 		}
 	}
 	for _, stamp := range slices.Sorted(maps.Keys(byStamp)) {
@@ -495,8 +524,8 @@ func (s *Store) requeueOne(e stashed, onServer bool) (did bool, err error) {
 			for i, c := range concurrent {
 				name := concurrentNames[i]
 				err := w.queue(Mutation{Kind: e.Kind, ID: e.ID, HLC: c.HLC,
-					Fields: map[string]json.RawMessage{name: c.Value}, Base: map[string]uint64{name: 0},
-					Prev: map[string]json.RawMessage{name: fields[name]}})
+					Fields: map[string]json.RawMessage{name: c.Value}, Base: map[string]uint64{name: bases[i]},
+					Prev: map[string]json.RawMessage{name: prevs[i]}})
 				if err != nil {
 					return err
 				}
@@ -552,13 +581,56 @@ func (w *writeTx) queueWhole(kind domain.Kind, id string, env *envelope) error {
 	return w.queue(Mutation{Kind: kind, ID: id, Fields: fields, Base: base, HLC: at})
 }
 
-// markSeen notes, during a refetch, that the server sent a stashed record.
-func (a *applier) markSeen(ref string) error {
+// seenRecord is a stashed record as the refetch pulled it: the server's
+// values and versions, which the device may show under its own unsent ones.
+type seenRecord struct {
+	Fields   map[string]json.RawMessage `json:"f,omitempty"`
+	Versions map[string]FieldStamp      `json:"v,omitempty"`
+}
+
+// markSeen notes, during a refetch, that the server sent a stashed record,
+// and what it holds.
+func (a *applier) markSeen(ref string, c *Change) error {
 	key := pRequeueSeen + ref
-	if err := a.room(entrySize(len(key), 0), 1); err != nil {
+	val, err := json.Marshal(seenRecord{Fields: c.Fields, Versions: c.Versions})
+	if err != nil {
 		return err
 	}
-	return a.w.txn.Set([]byte(key), nil)
+	if err := a.room(entrySize(len(key), len(val)), 1); err != nil {
+		return err
+	}
+	return a.w.txn.Set([]byte(key), val)
+}
+
+// injectStashed makes the unsent values folded into the stash pending
+// writes of this page: the device keeps showing them over pulled values
+// (as it would an outbox's), until Requeue sends them.
+func (a *applier) injectStashed() error {
+	return scanValues(a.snap, []byte(pRequeue), func(key, val []byte) (bool, error) {
+		var e stashed
+		if err := jsonUnmarshal(key, val, &e); err != nil {
+			return false, err
+		}
+		if len(e.Pending) == 0 {
+			return true, nil
+		}
+		var data map[string]json.RawMessage
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			return false, fmt.Errorf("decode %s: %w", key, err)
+		}
+		ref := refKey(e.Kind, e.ID)
+		pr := a.pending[ref]
+		if pr == nil {
+			pr = &pendingRecord{fields: map[string]PendingWrite{}}
+			a.pending[ref] = pr
+		}
+		for name := range e.Pending {
+			if _, ok := pr.fields[name]; !ok {
+				pr.fields[name] = PendingWrite{Value: data[name], HLC: e.Fields[name]}
+			}
+		}
+		return true, nil
+	})
 }
 
 // writeBase is a pWriteBase entry.
@@ -728,4 +800,30 @@ func (s *Store) forgetIfMemberGone(e stashed, local *envelope) (bool, error) {
 		return w.purge(e.Kind, e.ID, from, env)
 	})
 	return gone, err
+}
+
+// stashUnsent stashes the unsent changes of a record the store lacks, in
+// the order they were made; ok is false for a delete or a conflict's.
+func stashUnsent(ms []Mutation) (stashed, bool) {
+	e := stashed{Kind: ms[0].Kind, ID: ms[0].ID, Unsent: true}
+	if e.Kind == KindConflict {
+		return e, false
+	}
+	data := map[string]json.RawMessage{}
+	for _, m := range ms {
+		if m.Delete {
+			return e, false
+		}
+		for name, v := range m.Fields {
+			data[name] = v
+			if e.Fields == nil {
+				e.Fields, e.Pending = map[string]hlc.Timestamp{}, map[string]bool{}
+			}
+			e.Fields[name], e.Pending[name] = m.HLC, true
+		}
+	}
+	data["id"] = jsonString(e.ID)
+	var err error
+	e.Data, err = json.Marshal(data)
+	return e, err == nil && len(e.Fields) > 0
 }

@@ -539,6 +539,18 @@ func (e *Engine) syncOnce(ctx context.Context) (Summary, error) {
 	})
 	before := cl.Stats()
 	sum, err := e.cycle(ctx, cl)
+	if errors.Is(err, ErrLocal) {
+		// Local data that cannot be read (a value log torn by a crash)
+		// is dropped and fetched again from the server, once.
+		if rep, rerr := e.st.RepairUnreadable(); rerr == nil && rep.Total() > 0 {
+			more, cerr := e.cycle(ctx, cl)
+			more.Pushed += sum.Pushed
+			more.Pulled += sum.Pulled
+			more.Pages += sum.Pages
+			more.Refetched = more.Refetched || rep.Records > 0
+			sum, err = more, cerr
+		}
+	}
 	after := cl.Stats()
 	sum.Requests = after.Attempts - before.Attempts
 	sum.BytesSent = after.BytesSent - before.BytesSent

@@ -305,6 +305,9 @@ func (s *sim) serverState() *serverState {
 			}
 		}
 		return tx.Records(protocol.KindConflict, func(r central.Record) error {
+			if r.Deleted {
+				return nil // erased with its member: a bare tombstone
+			}
 			b, err := json.Marshal(r.Fields)
 			if err != nil {
 				return err
