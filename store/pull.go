@@ -605,6 +605,11 @@ func (a *applier) merged(c *Change) (map[string]json.RawMessage, map[string]fiel
 	}
 	for name, pw := range pr.fields {
 		stamp, set := c.Versions[name]
+		if set && stamp.Device == a.s.device && stamp.HLC > pw.HLC {
+			// This device's own later write (an unsent value stashed by a
+			// refetch, written over and sent since): it stands.
+			continue
+		}
 		fm := FieldMerge{Field: name, Server: c.Fields[name], Stamp: stamp, ServerSet: set, Local: pw}
 		if a.keep == nil || a.keep(fm) {
 			fields[name] = pw.Value

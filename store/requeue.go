@@ -483,12 +483,17 @@ func (s *Store) requeueOne(e stashed, pulled *seenRecord) (did bool, err error) 
 		// What the server sent; the device may show its own unsent value
 		// over it (injectStashed).
 		server, serverVal, serverSeq := local.Fields[name].HLC, fields[name], local.Fields[name].Seq
+		serverMine := local.Fields[name].Mine
 		if pulled.Versions != nil {
 			server, serverVal, serverSeq = pulled.Versions[name].HLC, pulled.Fields[name], pulled.Versions[name].Seq
+			serverMine = pulled.Versions[name].Device == s.device
 		}
 		seen, known := e.Seen[name]
 		switch {
 		case !ok || sameValue(serverVal, v) || server == stamp:
+		case serverMine && server > stamp:
+			// This device wrote the field again since (sent during the
+			// refetch): its own later write stands.
 		case known && server <= seen && sameValue(fields[name], v):
 			// Shown already, over the server's value that it replaced.
 			addConcurrent(name, v, stamp, serverSeq, serverVal)
@@ -501,7 +506,8 @@ func (s *Store) requeueOne(e stashed, pulled *seenRecord) (did bool, err error) 
 		}
 	}
 	for name, lw := range e.Lost {
-		if _, mine := e.Fields[name]; !mine && !sameValue(fields[name], lw.Value) && local.Fields[name].HLC != lw.HLC {
+		if _, mine := e.Fields[name]; !mine && !local.Fields[name].Mine && !sameValue(fields[name], lw.Value) &&
+			local.Fields[name].HLC != lw.HLC {
 			addConcurrent(name, lw.Value, lw.HLC, 0, fields[name])
 		}
 	}
