@@ -123,7 +123,7 @@ func (s *Store) ResolveConflict(id string) error {
 		for k, v := range env.Fields {
 			next.Fields[k] = v
 		}
-		next.Fields["resolved"] = fieldVersion{HLC: ts, Seq: base}
+		next.Fields["resolved"] = fieldVersion{HLC: ts, Seq: base, Mine: true}
 		if err := setJSON(w.txn, key, &next); err != nil {
 			return err
 		}

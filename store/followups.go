@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/hlc"
 )
 
 // FollowUpFilter selects follow-ups.
@@ -26,12 +27,15 @@ type FollowUpFilter struct {
 
 // SaveFollowUp validates f and stores it with its outbox mutation and its
 // indexes in one durable transaction. The member must be in the store.
-func (s *Store) SaveFollowUp(f domain.FollowUp) error {
+func (s *Store) SaveFollowUp(f domain.FollowUp) error { return s.saveFollowUp(f, 0) }
+
+// saveFollowUp is SaveFollowUp with the write stamped at (see updateAt).
+func (s *Store) saveFollowUp(f domain.FollowUp, at hlc.Timestamp) error {
 	f.Normalize()
-	if err := f.Validate(s.today()); err != nil {
+	if err := f.Validate(s.todayFor(at)); err != nil {
 		return err
 	}
-	err := s.update(func(w *writeTx) error {
+	err := s.updateAt(at, func(w *writeTx) error {
 		if err := w.requireMember(f.MemberID); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/hlc"
 )
 
 // MemberSummary is what member lists show: enough to search, filter and
@@ -164,12 +165,15 @@ func (w *writeTx) refreshLastVisit(memberID string) error {
 // SaveMember validates m and stores it with the outbox mutation of the
 // fields that changed, in one durable transaction. It returns the
 // *domain.ValidationError unchanged when m is invalid, and writes nothing.
-func (s *Store) SaveMember(m domain.Member) error {
+func (s *Store) SaveMember(m domain.Member) error { return s.saveMember(m, 0) }
+
+// saveMember is SaveMember with the write stamped at (see updateAt).
+func (s *Store) saveMember(m domain.Member, at hlc.Timestamp) error {
 	m.Normalize()
-	if err := m.Validate(s.today()); err != nil {
+	if err := m.Validate(s.todayFor(at)); err != nil {
 		return err
 	}
-	err := s.update(func(w *writeTx) error {
+	err := s.updateAt(at, func(w *writeTx) error {
 		var old domain.Member
 		existed, changed, err := w.saveLocal(domain.KindMember, m.ID, &m, &old)
 		if err != nil || !changed {

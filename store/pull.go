@@ -191,6 +191,7 @@ type applier struct {
 	services      []domain.Service
 	servicesDirty bool
 	me            string
+	stashed       map[string]bool // records stashed by BeginRefetch (requeue.go)
 	res           PullResult
 
 	// pipelined is set while the changes of a page are applied: commits
@@ -356,6 +357,12 @@ func (a *applier) run(p Page) error {
 	if a.me, err = getString(a.snap, kMe); err != nil {
 		return err
 	}
+	a.stashed = loadStashed(a.snap)
+	if a.stashed != nil {
+		if err := a.injectStashed(); err != nil {
+			return err
+		}
+	}
 	if refetch != 0 {
 		keep, err := a.keepers()
 		if err != nil {
@@ -477,6 +484,13 @@ func (a *applier) keepers() (map[string]bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Changes unsent when the refetch began were folded into the stash
+	// (requeue.go): their records stay too.
+	unsent, err := stashedUnsent(a.snap)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(keep, unsent)
 	for k := range maps.Clone(keep) {
 		kind, id, _ := strings.Cut(k, "/")
 		if kind != string(domain.KindVisit) && kind != string(domain.KindFollowUp) {
@@ -583,7 +597,7 @@ func (a *applier) merged(c *Change) (map[string]json.RawMessage, map[string]fiel
 	}
 	versions := make(map[string]fieldVersion, len(c.Versions))
 	for name, v := range c.Versions {
-		versions[name] = fieldVersion{HLC: v.HLC, Seq: v.Seq}
+		versions[name] = fieldVersion{HLC: v.HLC, Seq: v.Seq, Mine: v.Device == a.s.device}
 	}
 	pr := a.pending[refKey(c.Kind, c.ID)]
 	if pr == nil {
@@ -591,12 +605,17 @@ func (a *applier) merged(c *Change) (map[string]json.RawMessage, map[string]fiel
 	}
 	for name, pw := range pr.fields {
 		stamp, set := c.Versions[name]
+		if set && stamp.Device == a.s.device && stamp.HLC > pw.HLC {
+			// This device's own later write (an unsent value stashed by a
+			// refetch, written over and sent since): it stands.
+			continue
+		}
 		fm := FieldMerge{Field: name, Server: c.Fields[name], Stamp: stamp, ServerSet: set, Local: pw}
 		if a.keep == nil || a.keep(fm) {
 			fields[name] = pw.Value
 			// The next local edit of the field is based on what the
 			// server has now, which this device has seen.
-			versions[name] = fieldVersion{HLC: pw.HLC, Seq: stamp.Seq}
+			versions[name] = fieldVersion{HLC: pw.HLC, Seq: stamp.Seq, Mine: true}
 		}
 	}
 	return fields, versions
@@ -613,6 +632,11 @@ func (a *applier) record(c *Change, pre *prepared) error {
 			return err
 		}
 		a.begin()
+	}
+	if a.stashed[ref] && !c.Removed {
+		if err := a.markSeen(ref, c); err != nil {
+			return err
+		}
 	}
 	// room may commit the current transaction and begin another: the
 	// record is written, and so tracked, in the one after it.
@@ -653,12 +677,21 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		if c.Kind == domain.KindMember {
 			a.erased[c.ID] = true
 		}
-		if prev == nil {
+		if prev == nil && (c.Kind != domain.KindMember || a.stashed == nil) {
 			return nil // never had it: nothing to keep
+		}
+		if prev == nil {
+			// During a refetch after a restore, a deleted member's id is
+			// kept: Requeue must not send again what this device wrote
+			// about it (requeue.go).
+			prev = &envelope{}
 		}
 		// The server deleted it: only the id stays, so that saving over
 		// it fails with ErrDeleted; what it held is gone from the device.
-		env := &envelope{Data: idOnly(c.ID), Deleted: prev.Deleted, Seq: c.Seq, Gone: true}
+		// A tombstone it already had was deleted here (an erasure is
+		// never pushed again).
+		env := &envelope{Data: idOnly(c.ID), Deleted: prev.Deleted, Seq: c.Seq, Gone: true,
+			Mine: prev.Deleted != 0 && (!prev.Gone || prev.Mine) && !c.Erased}
 		if env.Deleted == 0 {
 			env.Deleted = a.w.stamp()
 		}
@@ -1092,7 +1125,12 @@ func (w *writeTx) dropSummary(memberID string) error {
 // epoch): the cursor and epoch are reset, and the next pulled page clears
 // the records of the old epoch first. The outbox and the quarantine stay:
 // local edits not yet sent are pushed again and merge like any others.
+// What this device wrote before is stashed, to be pushed again where the
+// restored server lacks it once the refetch is done (Requeue).
 func (s *Store) BeginRefetch() error {
+	if err := s.stashMine(); err != nil {
+		return fmt.Errorf("begin refetch: %w", err)
+	}
 	err := s.update(func(w *writeTx) error {
 		var st SyncState
 		if _, err := getJSON(w.txn, kSync, &st); err != nil {
@@ -1300,6 +1338,9 @@ func appendFieldVersion(b []byte, i int, name string, v fieldVersion) []byte {
 	if v.Seq != 0 {
 		b = append(b, `,"s":`...)
 		b = strconv.AppendUint(b, v.Seq, 10)
+	}
+	if v.Mine {
+		b = append(b, `,"m":true`...)
 	}
 	return append(b, '}')
 }

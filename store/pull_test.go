@@ -465,6 +465,12 @@ func TestRefetchKeepsLocalEdits(t *testing.T) {
 	if n, _ := s.ConflictCount(); n != 0 {
 		t.Errorf("old conflicts survive: %d", n)
 	}
+	// The unsent visit was folded into the stash with the outbox; once the
+	// feed is pulled to its end (the engine calls Requeue then), it is
+	// queued again, whole: the restored server does not have it.
+	if n, err := s.Requeue(); err != nil || n != 1 {
+		t.Errorf("Requeue = %d, %v; want the unsent visit", n, err)
+	}
 	if ob := outbox(t, s); len(ob) != 1 || ob[0].ID != v.ID {
 		t.Errorf("outbox after refetch = %+v", ob)
 	}

@@ -31,6 +31,7 @@ type prepared struct {
 
 // preparer prepares the changes of a page, chunk after chunk.
 type preparer struct {
+	me      string // this device's id: its writes are marked Mine
 	changes []Change
 	todo    []bool
 	out     []prepared
@@ -44,7 +45,7 @@ type preparer struct {
 // (not deletions or removals) with a valid id and no pending local edit,
 // whose stored form the merge with those edits does not decide.
 func (a *applier) prepare(changes []Change) *preparer {
-	p := &preparer{changes: changes, todo: make([]bool, len(changes)), out: make([]prepared, len(changes))}
+	p := &preparer{me: a.s.device, changes: changes, todo: make([]bool, len(changes)), out: make([]prepared, len(changes))}
 	n := 0
 	for i := range changes {
 		c := &changes[i]
@@ -85,7 +86,7 @@ func (p *preparer) work() {
 		}
 		for i := k * prepChunk; i < min((k+1)*prepChunk, len(p.changes)); i++ {
 			if p.todo[i] {
-				p.out[i] = b.prepare(&p.changes[i])
+				p.out[i] = b.prepare(&p.changes[i], p.me)
 			}
 		}
 		close(p.done[k])
@@ -122,7 +123,7 @@ type prepBuffers struct {
 // prepare decodes, normalises and encodes a record exactly as the applier
 // does with merged fields, for a change without pending edits: its fields
 // with "id" set, and the server's versions.
-func (b *prepBuffers) prepare(c *Change) prepared {
+func (b *prepBuffers) prepare(c *Change, me string) prepared {
 	codec := recordCodecs[c.Kind]
 	var value any
 	ok := false
@@ -157,7 +158,7 @@ func (b *prepBuffers) prepare(c *Change) prepared {
 	b.enc = append(append(b.enc[:0], `{"d":`...), data...)
 	for i, name := range b.names {
 		v := c.Versions[name]
-		b.enc = appendFieldVersion(b.enc, i, name, fieldVersion{HLC: v.HLC, Seq: v.Seq})
+		b.enc = appendFieldVersion(b.enc, i, name, fieldVersion{HLC: v.HLC, Seq: v.Seq, Mine: v.Device == me})
 	}
 	if len(b.names) > 0 {
 		b.enc = append(b.enc, '}')

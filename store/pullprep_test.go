@@ -13,7 +13,7 @@ import (
 // TestPreparedMatchesMerged checks that a record prepared ahead is stored
 // byte for byte as the applier stores it from merged fields.
 func TestPreparedMatchesMerged(t *testing.T) {
-	a := &applier{pending: map[string]*pendingRecord{}}
+	a := &applier{s: &Store{device: "d1"}, pending: map[string]*pendingRecord{}}
 	var b prepBuffers
 	for _, c := range codecSamples(t) {
 		for _, raw := range append([]string{`"plain"`}, trickyRaws...) {
@@ -24,7 +24,7 @@ func TestPreparedMatchesMerged(t *testing.T) {
 			fields, versions := a.merged(&c)
 			fields["id"] = jsonString(c.ID)
 			value, werr := decodeFields(c.Kind, fields)
-			p := b.prepare(&c)
+			p := b.prepare(&c, a.s.device)
 			if (werr == nil) != (p.err == nil) {
 				t.Fatalf("%s notes %#q: merged: %v, prepared: %v", c.Kind, raw, werr, p.err)
 			}

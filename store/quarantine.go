@@ -114,9 +114,12 @@ func (s *Store) DiscardQuarantined(seq uint64) error {
 			next.Deleted = 0
 			return w.rewrite(m.Kind, m.ID, from, env, &next)
 		}
-		if env.Deleted != 0 {
+		if env.Gone {
 			return nil
 		}
+		// A tombstone made here keeps the record's last state: an edit
+		// discarded under it is undone there too, so that discarding
+		// the delete (refused as well) brings back what the server has.
 		if len(m.Prev) == 0 && env.Seq == 0 && !others.any {
 			// Made here, never taken by the server: nothing of it remains.
 			return w.purge(m.Kind, m.ID, from, env)
@@ -203,7 +206,7 @@ func (s *Store) ResendQuarantined(seq uint64) error {
 			cur[name] = v
 			base := next.Fields[name].Seq
 			mut.Base[name] = base
-			next.Fields[name] = fieldVersion{HLC: ts, Seq: base}
+			next.Fields[name] = fieldVersion{HLC: ts, Seq: base, Mine: true}
 		}
 		if next.Data, err = encodeRecord(m.Kind, cur); err != nil {
 			return err

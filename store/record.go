@@ -24,6 +24,9 @@ type envelope struct {
 	// Gone marks the tombstone of a record the server deleted: Data holds
 	// nothing but the id, and nothing can bring the record back here.
 	Gone bool `json:"gone,omitempty"`
+	// Mine marks a Gone tombstone of a delete made on this device, pushed
+	// again after a restore from an older backup (requeue.go).
+	Mine bool `json:"mine,omitempty"`
 }
 
 // fieldVersion is the stamp of a field's last write and the server sequence
@@ -33,6 +36,10 @@ type envelope struct {
 type fieldVersion struct {
 	HLC hlc.Timestamp `json:"h"`
 	Seq uint64        `json:"s,omitempty"`
+	// Mine: this device wrote the field's value (a local edit, or the
+	// server's version of one). After a restore from an older backup the
+	// device pushes such values again (requeue.go).
+	Mine bool `json:"m,omitempty"`
 }
 
 // Mutation is one numbered local change waiting in the outbox to be pushed.
@@ -64,12 +71,18 @@ type writeTx struct {
 	seq     uint64                    // last outbox number used in this transaction
 	stamped bool                      // the clock moved: persist it
 	summary map[string]*memberSummary // summaries written, for the in-memory index
+	// at, when set, stamps the writes instead of the clock: a write saved
+	// again after a restore keeps the stamp it had (requeue.go).
+	at hlc.Timestamp
 }
 
 // update runs fn in one read-write transaction, committed durably, then
 // brings the in-memory state up to date. A failing fn or commit changes
 // nothing.
-func (s *Store) update(fn func(w *writeTx) error) error {
+func (s *Store) update(fn func(w *writeTx) error) error { return s.updateAt(0, fn) }
+
+// updateAt is update with the writes stamped at (the clock's when 0).
+func (s *Store) updateAt(at hlc.Timestamp, fn func(w *writeTx) error) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
@@ -78,7 +91,7 @@ func (s *Store) update(fn func(w *writeTx) error) error {
 	defer s.writeMu.Unlock()
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	w := &writeTx{s: s, txn: txn, seq: s.outSeq}
+	w := &writeTx{s: s, txn: txn, seq: s.outSeq, at: at}
 	if err := fn(w); err != nil {
 		return err
 	}
@@ -97,6 +110,9 @@ func (s *Store) update(fn func(w *writeTx) error) error {
 
 // stamp issues a clock reading for a local write.
 func (w *writeTx) stamp() hlc.Timestamp {
+	if w.at != 0 {
+		return w.at
+	}
 	w.stamped = true
 	return w.s.clock.Now()
 }
@@ -246,7 +262,10 @@ func (w *writeTx) saveLocal(kind domain.Kind, id string, value, old any) (existe
 	for name := range mut.Fields {
 		base := env.Fields[name].Seq
 		mut.Base[name] = base
-		env.Fields[name] = fieldVersion{HLC: ts, Seq: base}
+		if err := w.noteWriteBase(kind, id, name, ts, env.Fields[name]); err != nil {
+			return false, false, err
+		}
+		env.Fields[name] = fieldVersion{HLC: ts, Seq: base, Mine: true}
 	}
 	mut.HLC = ts
 	if err := putRecord(w.txn, kind, id, from, placeOf(kind, id, value), env); err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/hlc"
 )
 
 // SaveVisit validates v and stores it in its member's history, with its
@@ -13,12 +14,15 @@ import (
 // transaction.
 // The member must be in the store. When SaveVisit returns nil the visit
 // survives a crash or a power cut.
-func (s *Store) SaveVisit(v domain.Visit) error {
+func (s *Store) SaveVisit(v domain.Visit) error { return s.saveVisit(v, 0) }
+
+// saveVisit is SaveVisit with the write stamped at (see updateAt).
+func (s *Store) saveVisit(v domain.Visit, at hlc.Timestamp) error {
 	v.Normalize()
-	if err := v.Validate(s.today()); err != nil {
+	if err := v.Validate(s.todayFor(at)); err != nil {
 		return err
 	}
-	err := s.update(func(w *writeTx) error {
+	err := s.updateAt(at, func(w *writeTx) error {
 		if err := w.requireMember(v.MemberID); err != nil {
 			return err
 		}

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"leconsortium.coop/terrain/central"
-	"leconsortium.coop/terrain/central/badgerdb"
 	"leconsortium.coop/terrain/domain"
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/client"
@@ -480,10 +479,11 @@ func (p *peer) stop() ([]string, map[string]string) {
 	return p.visits, p.notes
 }
 
-// serverChild serves the central service over the Badger directory dir
-// on a free loopback port, printing "listening <address>", until killed.
-func serverChild(dir string) int {
-	b, err := badgerdb.Open(dir, badgerdb.Options{Logger: quiet(), GCInterval: -1})
+// serverChild serves the central service over the data at source (see
+// openData) on a free loopback port, printing "listening <address>", until
+// killed.
+func serverChild(source string) int {
+	b, err := openData(context.Background(), source)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 1
@@ -642,20 +642,25 @@ func (t pushWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 // few milliseconds after it started, and restarts it on the same data
 // behind the same address, killing some restarts while they open the data.
 // At the end every visit the device saved is on the server exactly once and
-// the device holds what the server holds.
+// the device holds what the server holds. TestCrashPostgresServerKilled
+// (crash_pg_test.go) runs the same campaign over PostgreSQL.
 func TestCrashServerKilledDuringPush(t *testing.T) {
-	kills := crashKills(t, 15)
+	killServerDuringPushes(t, t.TempDir(), crashKills(t, 15))
+}
+
+// killServerDuringPushes runs the campaign of TestCrashServerKilledDuringPush
+// over the server data at dir (see openData).
+func killServerDuringPushes(t *testing.T, dir string, kills int) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	ctx := context.Background()
 
-	dir := t.TempDir()
-	b, err := badgerdb.Open(dir, badgerdb.Options{Logger: quiet(), GCInterval: -1})
+	b, err := openData(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, ctx: ctx, backend: b, opt: central.Options{Logger: quiet(), Argon2: central.TestArgon2}}
+	w := &world{t: t, ctx: ctx, opt: central.Options{Logger: quiet(), Argon2: central.TestArgon2}}
 	if w.srv, err = central.New(ctx, b, w.opt); err != nil {
 		t.Fatal(err)
 	}
@@ -769,11 +774,12 @@ func TestCrashServerKilledDuringPush(t *testing.T) {
 
 	// Once more killed, the server's data opens here for the checks.
 	sv.kill(t)
-	if w.backend, err = badgerdb.Open(dir, badgerdb.Options{Logger: quiet(), GCInterval: -1}); err != nil {
+	final, err := openData(ctx, dir)
+	if err != nil {
 		t.Fatalf("open the server's data after the last kill: %v", err)
 	}
-	defer w.backend.Close()
-	if w.srv, err = central.New(ctx, w.backend, w.opt); err != nil {
+	defer final.Close()
+	if w.srv, err = central.New(ctx, final, w.opt); err != nil {
 		t.Fatal(err)
 	}
 	onServer := map[string]int{}

@@ -539,6 +539,18 @@ func (e *Engine) syncOnce(ctx context.Context) (Summary, error) {
 	})
 	before := cl.Stats()
 	sum, err := e.cycle(ctx, cl)
+	if errors.Is(err, ErrLocal) {
+		// Local data that cannot be read (a value log torn by a crash)
+		// is dropped and fetched again from the server, once.
+		if rep, rerr := e.st.RepairUnreadable(); rerr == nil && rep.Total() > 0 {
+			more, cerr := e.cycle(ctx, cl)
+			more.Pushed += sum.Pushed
+			more.Pulled += sum.Pulled
+			more.Pages += sum.Pages
+			more.Refetched = more.Refetched || rep.Records > 0
+			sum, err = more, cerr
+		}
+	}
 	after := cl.Stats()
 	sum.Requests = after.Attempts - before.Attempts
 	sum.BytesSent = after.BytesSent - before.BytesSent
@@ -664,6 +676,17 @@ func (e *Engine) cycle(ctx context.Context, cl *client.Client) (Summary, error) 
 		})
 		if resp.HasMore {
 			continue
+		}
+		// At the end of a refetch, what this device had pushed and the
+		// restored server lacks is queued again, and goes with this sync.
+		if n, err := e.st.Requeue(); err != nil {
+			return sum, fmt.Errorf("%w: %w", ErrLocal, err)
+		} else if n > 0 {
+			lastQueued = e.st.LastQueued()
+			// The restored server remembers an older last mutation of this
+			// device, and takes the gap to the requeued ones for lost work
+			// unless the request says it comes from a refetch.
+			epoch = ""
 		}
 		next, err := e.st.Outbox(0, 1)
 		if err != nil {

@@ -114,6 +114,9 @@ func (s *sim) check() {
 		for _, x := range q {
 			have[x.Mutation.Seq] = true
 			m := x.Mutation
+			if m.Delete {
+				refused[fmt.Sprintf("%s/delete/%s/%s", d.name, m.Kind, m.ID)] = true
+			}
 			if m.Kind == domain.KindVisit {
 				if _, ok := m.Fields["notes"]; ok {
 					refused[d.name+"/visit/"+m.ID] = true
@@ -135,6 +138,11 @@ func (s *sim) check() {
 	isRefused := func(w *write) bool {
 		return w.d != nil && refused[fmt.Sprintf("%s/%s/%s/%s/%s", w.who, w.kind, w.id, w.field, w.value)]
 	}
+	// Deleted or erased records may lack what was written to them; an
+	// erased member must have left nothing behind.
+	dl := s.deletions(srv, refused)
+	s.checkErasures(srv)
+	excused := s.excused(srv, dl)
 
 	// Visits: on the server, once, under their id.
 	byToken := map[string][]string{}
@@ -146,7 +154,8 @@ func (s *sim) check() {
 	for _, v := range s.visits {
 		ids := byToken[v.token]
 		switch {
-		case len(ids) == 0 && !refused[v.d.name+"/visit/"+v.id] && !srv.visitDeleted(s, v):
+		case len(ids) == 0 && !refused[v.d.name+"/visit/"+v.id] && !srv.visitDeleted(s, v) &&
+			!s.gone(dl, srv, domain.KindVisit, v.id):
 			s.lost("visit %s of %s is not on the server", v.token, v.d.name)
 		case len(ids) > 1:
 			s.duplicated(len(ids)-1, "visit %s is %d times on the server", v.token, len(ids))
@@ -159,7 +168,9 @@ func (s *sim) check() {
 	replaced := map[string]bool{}
 	tracked := map[string]bool{}
 	parents := map[string]string{} // a device write's parent, by its value
-	for _, w := range s.writes {
+	written := map[string]int{}    // a write's position in s.writes, by its value
+	for i, w := range s.writes {
+		written[fieldKey(w.kind, w.id, w.field, w.value)] = i
 		if !isRefused(w) {
 			replaced[fieldKey(w.kind, w.id, w.field, w.parent)] = true
 		}
@@ -173,8 +184,9 @@ func (s *sim) check() {
 	kept := map[string]int{}
 	for _, c := range srv.conflicts {
 		kept[fieldKey(c.RecordKind, c.RecordID, c.Field, str(c.Loser.Value))]++
-		if parent, ok := parents[fieldKey(c.RecordKind, c.RecordID, c.Field, str(c.Winner.Value))]; ok &&
-			parent == str(c.Loser.Value) {
+		winner := fieldKey(c.RecordKind, c.RecordID, c.Field, str(c.Winner.Value))
+		if parent, ok := parents[winner]; ok && parent == str(c.Loser.Value) &&
+			!s.requeuedAfterRestore(c.RecordKind, c.RecordID, c.Field, parent, written) {
 			s.duplicated(1, "a conflict on %s %s sets %q against %q, the value it replaced", c.RecordKind,
 				c.Field, str(c.Winner.Value), parent)
 		}
@@ -185,7 +197,7 @@ func (s *sim) check() {
 		}
 	}
 	for _, w := range s.writes {
-		if isRefused(w) {
+		if isRefused(w) || excused(w) {
 			continue
 		}
 		cur, ok := srv.field(w.kind, w.id, w.field)
@@ -301,6 +313,9 @@ func (s *sim) serverState() *serverState {
 			}
 		}
 		return tx.Records(protocol.KindConflict, func(r central.Record) error {
+			if r.Deleted {
+				return nil // erased with its member: a bare tombstone
+			}
 			b, err := json.Marshal(r.Fields)
 			if err != nil {
 				return err

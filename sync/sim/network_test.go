@@ -42,11 +42,14 @@ const (
 	restart
 	// offline: a device loses the network for a long period.
 	offline
+	// restore: the server's data is replaced by an older backup (and its
+	// epoch rotated, as the operators' procedure says).
+	restore
 	numFaults
 )
 
 var faultNames = [numFaults]string{"pass", "drop-request", "drop-reply", "duplicate", "delay", "reorder",
-	"cut-request", "cut-reply", "crash", "503", "restart", "offline"}
+	"cut-request", "cut-reply", "crash", "503", "restart", "offline", "restore"}
 
 func (f fault) String() string { return faultNames[f] }
 

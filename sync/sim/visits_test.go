@@ -49,20 +49,6 @@ func (s *sim) visitOfRegions(d *device) *visitRec {
 	return in[s.rnd.IntN(len(in))]
 }
 
-// deleteVisit deletes a visit on d: the server takes it from its author,
-// refuses it (forbidden) from a colleague, and refuses it (edited_since)
-// when another device changed the visit after the version d holds.
-func (s *sim) deleteVisit(d *device) {
-	vr := s.visitOfRegions(d)
-	if vr == nil {
-		s.note("%s: no visit to delete", d.name)
-		return
-	}
-	if s.storeOutcome(d, "delete visit "+vr.token, d.st.DeleteVisit(vr.id)) {
-		s.markVisitDeleted(vr.id)
-	}
-}
-
 // editVisitPeople corrects the people met of a visit of d's regions.
 func (s *sim) editVisitPeople(d *device) {
 	vr := s.visitOfRegions(d)

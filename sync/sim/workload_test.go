@@ -65,6 +65,16 @@ func (s *sim) doStep() {
 		s.res.Faults[restart]++
 		s.note("server restarts")
 		s.restartServer()
+	case x < 985:
+		s.deleteFollowUp(d)
+	case x < 990:
+		s.deleteVisit(d)
+	case x < 993:
+		s.eraseMember()
+	case x < 996:
+		s.takeBackup()
+	case x < 999:
+		s.restoreBackup()
 	default:
 		s.note("%s: idle", d.name)
 	}
@@ -100,7 +110,7 @@ func (s *sim) pickMember(d *device) *memberRec {
 func (s *sim) storeOutcome(d *device, op string, err error) bool {
 	o := outcome(err)
 	s.note("%s: %s: %s", d.name, op, o)
-	if err != nil && o != "not-found" && o != "invalid" {
+	if err != nil && o != "not-found" && o != "invalid" && o != "deleted" {
 		s.problem("%s: %s: %v", d.name, op, err)
 	}
 	return err == nil
@@ -128,7 +138,7 @@ func (s *sim) recordVisit(d *device) {
 	v := domain.Visit{ID: domain.NewID(), MemberID: m.id, CoordinatorID: d.c.id, Date: date,
 		DurationMinutes: 15 + s.rnd.IntN(120), Mode: domain.OnSite, Notes: token}
 	if s.storeOutcome(d, fmt.Sprintf("%s %s of m%d", kind, token, m.i), d.st.SaveVisit(v)) {
-		s.visits = append(s.visits, &visitRec{token: token, id: v.ID, d: d, m: m})
+		s.visits = append(s.visits, &visitRec{step: s.step, token: token, id: v.ID, d: d, m: m})
 		s.res.Visits++
 	}
 }
@@ -188,6 +198,7 @@ func (s *sim) editMember(d *device) {
 }
 
 func (s *sim) addWrite(w *write) {
+	w.step = s.step
 	s.writes = append(s.writes, w)
 	s.res.Writes++
 }
@@ -202,7 +213,7 @@ func (s *sim) createFollowUp(d *device) {
 	f := domain.FollowUp{ID: domain.NewID(), MemberID: m.id, ServiceID: services[s.rnd.IntN(len(services))].ID,
 		Description: s.uniqueValue("description"), Due: domain.DateOf(s.now).AddDays(s.rnd.IntN(70) - 10),
 		Status: domain.FollowUpOpen}
-	rec := &followUpRec{i: len(s.followUps), id: f.ID, m: m}
+	rec := &followUpRec{step: s.step, i: len(s.followUps), id: f.ID, m: m}
 	if s.storeOutcome(d, fmt.Sprintf("create f%d on m%d", rec.i, m.i), d.st.SaveFollowUp(f)) {
 		s.followUps = append(s.followUps, rec)
 		ref := fmt.Sprintf("f%d", rec.i)
@@ -319,6 +330,10 @@ func (s *sim) modelIndex(kind domain.Kind, id string) int {
 // re-import, concurrent with whatever the devices do.
 func (s *sim) centralEdit() {
 	mr := s.members[s.rnd.IntN(len(s.members))]
+	if mr.erased {
+		s.note("central: m%d was erased", mr.i)
+		return
+	}
 	var m domain.Member
 	found := false
 	err := s.srv.ExportMembers(s.ctx, func(x domain.Member) error {

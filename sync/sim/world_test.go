@@ -49,6 +49,9 @@ type result struct {
 	// Visits and Writes count what stores acknowledged; Conflicts and
 	// Quarantined what the server and the devices kept at the end.
 	Visits, Writes, Conflicts, Quarantined int
+	// Deletes counts the deletes stores acknowledged, Erasures the
+	// members the central office erased.
+	Deletes, Erasures int
 	// Lost, Duplicated and Diverged are defined at check.
 	Lost, Duplicated, Diverged int
 	// Problems says what failed, for the failure report.
@@ -80,8 +83,8 @@ func (r *result) faultList() string {
 
 func (r *result) String() string {
 	return fmt.Sprintf("seed=%d devices=%d coordinators=%d members=%d steps=%d visits=%d writes=%d "+
-		"conflicts=%d quarantined=%d faults=%d [%s] lost=%d duplicated=%d diverged=%d trace=%s",
-		r.Seed, r.Devices, r.Coordinators, r.Members, r.Steps, r.Visits, r.Writes, r.Conflicts,
+		"deletes=%d erasures=%d conflicts=%d quarantined=%d faults=%d [%s] lost=%d duplicated=%d diverged=%d trace=%s",
+		r.Seed, r.Devices, r.Coordinators, r.Members, r.Steps, r.Visits, r.Writes, r.Deletes, r.Erasures, r.Conflicts,
 		r.Quarantined, r.faultTotal(), r.faultList(), r.Lost, r.Duplicated, r.Diverged, r.Hash)
 }
 
@@ -123,8 +126,16 @@ type sim struct {
 	// visitDeletes holds the visits whose delete a store or the central
 	// office acknowledged (visits_test.go).
 	visitDeletes map[string]bool
-	batch        int
-	n            int // last unique value handed out
+	// Deletes, erasures and backups of the server (deletes_test.go,
+	// restore_test.go).
+	deletes  []*deleteRec
+	erasures []*memberRec
+	backups  []backup
+	restores int
+	// lastRestore is the step of the last restore, 0 before any.
+	lastRestore int
+	batch       int
+	n           int // last unique value handed out
 }
 
 type coord struct {
@@ -158,9 +169,11 @@ type memberRec struct {
 	i      int
 	id     string
 	region string
+	erased bool // the central office erased it (Law 25)
 }
 
 type visitRec struct {
+	step  int    // when it was recorded
 	token string // the visit's notes, unique in the seed
 	id    string
 	d     *device
@@ -168,9 +181,10 @@ type visitRec struct {
 }
 
 type followUpRec struct {
-	i  int
-	id string
-	m  *memberRec
+	step int // when it was created
+	i    int
+	id   string
+	m    *memberRec
 }
 
 // write is one field value that a device's store (or the central office)
@@ -187,6 +201,11 @@ type write struct {
 	value string
 	// parent is the value the write replaced on its device.
 	parent string
+	// step is when the write was made.
+	step int
+	// undone: a write of the central office that a restore of an older
+	// backup took back (the devices push again only their own).
+	undone bool
 }
 
 func newSim(seed uint64, dir string, trace io.Writer) *sim {
