@@ -23,6 +23,7 @@ import (
 	"leconsortium.coop/terrain/cli"
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/engine"
+	"leconsortium.coop/terrain/version"
 )
 
 // started is when the process began, for the log line that says how long
@@ -48,11 +49,16 @@ func run(args []string) error {
 	profile := fs.String("profile", os.Getenv("TERRAIN_PROFILE"), "profile `directory` (default: the app's storage folder; env TERRAIN_PROFILE)")
 	lang := fs.String("lang", os.Getenv("TERRAIN_LANG"), "language, fr or en (default: saved choice, then system; env TERRAIN_LANG)")
 	demo := fs.Bool("demo", os.Getenv("TERRAIN_DEMO") == "1", "seed demo data into a new profile (env TERRAIN_DEMO=1)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *showVersion {
+		fmt.Println(version.Line("terrain"))
+		return nil
 	}
 
 	a := fyneapp.NewWithID(appID)
@@ -73,11 +79,11 @@ func run(args []string) error {
 		Email:      os.Getenv("TERRAIN_EMAIL"),
 		Password:   os.Getenv("TERRAIN_PASSWORD"),
 		NewSyncer: func(st *store.Store) (app.Syncer, error) {
-			return engine.New(st, engine.Options{Logger: logger}), nil
+			return engine.New(st, engine.Options{Logger: logger, AppVersion: version.String()}), nil
 		},
 		SyncMessageID: engine.MessageID,
 		Screen:        os.Getenv("TERRAIN_SCREEN"),
-		Version:       a.Metadata().Version,
+		Version:       version.String(),
 		Started:       started,
 		Logger:        logger,
 	})
@@ -98,6 +104,7 @@ func headless(args []string) int {
 	defer stop()
 	return cli.Run(ctx, args, cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Engine: engine.Options{AppVersion: version.String()},
 		DefaultProfile: func() string {
 			return filepath.Join(fyneapp.NewWithID(appID).Storage().RootURI().Path(), "profile")
 		},

@@ -629,6 +629,7 @@ type storedDevice struct {
 	DroppedThrough uint64    `json:"dropped_through,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	SignedInAt     time.Time `json:"signed_in_at"`
+	AppVersion     string    `json:"app_version,omitempty"`
 }
 
 func tokenKey(hash []byte) []byte { return []byte(pToken + hex.EncodeToString(hash)) }

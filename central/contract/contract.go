@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"ImportAllOrNothing", testImport},
 		{"ReimportKeepsCoordinatorChanges", testReimport},
 		{"HealthAndCatalog", testHealthCatalog},
+		{"DeviceAppVersionRecorded", testDeviceAppVersion},
 		{"Privacy/MemberDossier", testMemberDossier},
 		{"Privacy/DeleteMember", testDeleteMember},
 		{"Privacy/DeleteMemberFromDevice", testDeleteMemberFromDevice},

@@ -242,14 +242,18 @@ func (c *cli) deviceList(ctx context.Context, args []string) error {
 			emails[k.ID] = k.Email
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DEVICE\tCOORDINATOR\tNAME\tSIGNED IN\tSTATUS\tLAST MUTATION")
+		fmt.Fprintln(tw, "DEVICE\tCOORDINATOR\tNAME\tSIGNED IN\tSTATUS\tLAST MUTATION\tAPP VERSION")
 		for _, d := range devices {
 			status := "signed in"
 			if len(d.TokenHash) == 0 {
 				status = "signed out"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", d.ID, emails[d.CoordinatorID], d.Name,
-				d.SignedInAt.Local().Format(time.DateTime), status, d.LastSeq)
+			app := d.AppVersion
+			if app == "" {
+				app = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", d.ID, emails[d.CoordinatorID], d.Name,
+				d.SignedInAt.Local().Format(time.DateTime), status, d.LastSeq, app)
 		}
 		return tw.Flush()
 	})

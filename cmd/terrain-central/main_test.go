@@ -300,3 +300,12 @@ func TestPrivacyCommands(t *testing.T) {
 		t.Errorf("visits left after the purge and the deletion:\n%s", r.stdout)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		expect(t, run(t, nil, "", arg), exitOK, "terrain-central ")
+	}
+	data := t.TempDir()
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": data}
+	expect(t, run(t, env, "", "device", "list"), exitOK, "APP VERSION")
+}
