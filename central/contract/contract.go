@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"ReimportKeepsCoordinatorChanges", testReimport},
 		{"HealthAndCatalog", testHealthCatalog},
 		{"DeviceAppVersionRecorded", testDeviceAppVersion},
+		{"MetricsMoveWithSyncs", testMetrics},
 		{"Privacy/MemberDossier", testMemberDossier},
 		{"Privacy/DeleteMember", testDeleteMember},
 		{"Privacy/DeleteMemberFromDevice", testDeleteMemberFromDevice},

@@ -62,7 +62,7 @@ const usage = `terrain-central: Terrain's central sync service.
 
 Usage:
   terrain-central --version
-  terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE] [--addr-failures 20]
+  terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE | --acme-domain NAME] [--addr-failures 20]
                         [--visit-retention-months 84]   erases older visits and follow-ups at start and daily
   terrain-central coordinator add --email E --name N --regions 09,10 [--admin] --password-stdin (--data DIR | --postgres URL)
   terrain-central coordinator list|disable|enable|set-regions|password ...
