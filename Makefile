@@ -44,7 +44,7 @@ FUZZ_TARGETS := \
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
 
-.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak screenshots icon clean
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak screenshots icon clean dist
 
 help:
 	@echo 'make run          start Terrain on a development profile'
@@ -58,6 +58,7 @@ help:
 	@echo 'make fuzz         run each fuzz target for FUZZTIME (default 5m), one after another'
 	@echo 'make screenshots  screenshots/ of the app under Xvfb, in French and English'
 	@echo 'make icon         redraw Icon.png from tools/icongen'
+	@echo 'make dist         release artefacts into dist/ (Windows installer, Linux tarball, servers, signed SHA256SUMS)'
 	@echo 'make clean        remove built binaries and screenshots'
 
 deps:
@@ -127,5 +128,10 @@ screenshots: deps
 icon:
 	go run ./tools/icongen -o Icon.png
 
+# Every release artefact, signed (scripts/dist.sh; docs/operations.md).
+# Minutes long: not part of make test.
+dist: deps
+	scripts/dist.sh
+
 clean:
-	rm -rf screenshots terrain terrain-central
+	rm -rf screenshots terrain terrain-central dist

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,7 +21,9 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"leconsortium.coop/terrain/app"
+	"leconsortium.coop/terrain/applog"
 	"leconsortium.coop/terrain/cli"
+	"leconsortium.coop/terrain/profiledir"
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/engine"
 	"leconsortium.coop/terrain/version"
@@ -64,9 +67,20 @@ func run(args []string) error {
 	a := fyneapp.NewWithID(appID)
 	dir := *profile
 	if dir == "" {
-		dir = filepath.Join(a.Storage().RootURI().Path(), "profile")
+		dir = defaultProfile(a)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The log goes to the rotating file support asks for, and to stderr
+	// (none under Windows' GUI subsystem).
+	var logOut io.Writer = os.Stderr
+	logFile, err := applog.Open(applog.Dir(dir), "terrain.log", 0, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "terrain:", err)
+	} else {
+		defer logFile.Close()
+		logOut = io.MultiWriter(os.Stderr, logFile)
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger.Info("starting", "version", version.String(), "os", runtime.GOOS)
 
 	w := a.NewWindow("Terrain")
 	w.Resize(windowSize(os.Getenv("TERRAIN_WINDOW_SIZE")))
@@ -84,6 +98,7 @@ func run(args []string) error {
 		SyncMessageID: engine.MessageID,
 		Screen:        os.Getenv("TERRAIN_SCREEN"),
 		Version:       version.String(),
+		LogFile:       logPath(logFile),
 		Started:       started,
 		Logger:        logger,
 	})
@@ -104,11 +119,22 @@ func headless(args []string) int {
 	defer stop()
 	return cli.Run(ctx, args, cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Engine: engine.Options{AppVersion: version.String()},
-		DefaultProfile: func() string {
-			return filepath.Join(fyneapp.NewWithID(appID).Storage().RootURI().Path(), "profile")
-		},
+		Engine:         engine.Options{AppVersion: version.String()},
+		DefaultProfile: func() string { return defaultProfile(fyneapp.NewWithID(appID)) },
 	})
+}
+
+// defaultProfile is the profile folder when none is given: under
+// %LOCALAPPDATA% on Windows, Fyne's storage folder elsewhere.
+func defaultProfile(a fyne.App) string {
+	return profiledir.Default(runtime.GOOS, os.Getenv, func() string { return a.Storage().RootURI().Path() })
+}
+
+func logPath(f *applog.File) string {
+	if f == nil {
+		return ""
+	}
+	return f.Path()
 }
 
 // windowSize reads "WxH" (set by the screenshot script, where no window

@@ -67,6 +67,9 @@ type Config struct {
 	Screen string
 	// Version is shown in Settings > About.
 	Version string
+	// LogFile is the app's log file, shown in Settings > About; empty when
+	// it could not be opened.
+	LogFile string
 	// Started is when the process started; the log then says how long
 	// the main window took to be ready.
 	Started time.Time
