@@ -44,7 +44,7 @@ FUZZ_TARGETS := \
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
 
-.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak screenshots icon clean dist
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak screenshots icon clean dist windows-check
 
 help:
 	@echo 'make run          start Terrain on a development profile'
@@ -70,8 +70,13 @@ run: deps
 
 # The Go tests run beside a throwaway PostgreSQL server, so that
 # TERRAIN_TEST_POSTGRES is always set under `make test`.
-test: lint
+test: lint windows-check
 	scripts/with-postgres.sh scripts/go-test.sh
+
+# Vets the packages that need no cgo for windows/amd64 and builds the
+# store and sync test binaries for it (docs/windows.md).
+windows-check: deps
+	scripts/windows-check.sh
 
 lint: fmt-check vet staticcheck
 
