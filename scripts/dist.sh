@@ -56,7 +56,9 @@ done
 step "Windows app: Terrain.exe (fyne package: icon, manifest, version resource)"
 win=$stage/windows
 mkdir -p "$win"
-(cd "$src" && CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
+# No GOOS here: it would build the fyne tool itself for Windows; --os
+# tells fyne package what to build.
+(cd "$src" && CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 \
 	fyne package --os windows --release --src "$src" --name Terrain --icon "$src/Icon.png" >/dev/null)
 mv "$src/Terrain.exe" "$win/Terrain.exe"
 
