@@ -42,7 +42,10 @@ func init() {
 }
 GO
 ldflags="-s -w -X leconsortium.coop/terrain/version.Version=$version"
-fyne() { go tool -C "$root/tools/packaging" fyne "$@"; }
+# Built once, for this machine: `go tool` would take the cross-compiling
+# environment (CC, GOOS) of the app build for the tool's own build.
+go build -C "$root/tools/packaging" -o "$stage/fyne" fyne.io/tools/cmd/fyne
+fyne() { "$stage/fyne" "$@"; }
 step() { printf '== %s (%ds)\n' "$*" $((SECONDS - started)); }
 
 step "terrain-central for linux/amd64, linux/arm64, windows/amd64"
@@ -56,8 +59,6 @@ done
 step "Windows app: Terrain.exe (fyne package: icon, manifest, version resource)"
 win=$stage/windows
 mkdir -p "$win"
-# No GOOS here: it would build the fyne tool itself for Windows; --os
-# tells fyne package what to build.
 (cd "$src" && CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 \
 	fyne package --os windows --release --src "$src" --name Terrain --icon "$src/Icon.png" >/dev/null)
 mv "$src/Terrain.exe" "$win/Terrain.exe"
