@@ -63,9 +63,11 @@ mkdir -p "$win"
 	fyne package --os windows --release --src "$src" --name Terrain --icon "$src/Icon.png" >/dev/null)
 mv "$src/Terrain.exe" "$win/Terrain.exe"
 
+# fyne package --release's flags (-trimpath, tag release) but the GUI
+# subsystem: the packages (GLFW's C code) built for Terrain.exe are reused.
 step "Windows console build: terrain-cli.exe"
 (cd "$src" && CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 GOOS=windows GOARCH=amd64 \
-	go build -trimpath -tags migrated_fynedo -ldflags "$ldflags" -o "$win/terrain-cli.exe" .)
+	go build -trimpath -tags migrated_fynedo,release -ldflags "$ldflags" -o "$win/terrain-cli.exe" .)
 convert "$src/Icon.png" -define icon:auto-resize=256,64,48,32,16 "$win/Terrain.ico"
 
 step "Windows installer (NSIS) and zip"
