@@ -45,7 +45,7 @@ FUZZ_TARGETS := \
 # Every Go file of the repo, minus anything npm may bring in.
 GO_FILES = $(shell find . -path ./.git -prune -o -name node_modules -prune -o -name '*.go' -print)
 
-.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak memory screenshots coldstart icon clean
+.PHONY: help deps run test lint fmt fmt-check vet staticcheck bench bench-local fuzz soak memory screenshots coldstart icon clean dist windows-check
 
 help:
 	@echo 'make run          start Terrain on a development profile'
@@ -61,6 +61,7 @@ help:
 	@echo 'make screenshots  screenshots/ of the app under Xvfb, in French and English'
 	@echo 'make coldstart    start the real app RUNS times (default 9) under Xvfb: median time to its main window'
 	@echo 'make icon         redraw Icon.png from tools/icongen'
+	@echo 'make dist         release artefacts into dist/ (Windows installer, Linux tarball, servers, signed SHA256SUMS)'
 	@echo 'make clean        remove built binaries and screenshots'
 
 deps:
@@ -72,8 +73,13 @@ run: deps
 
 # The Go tests run beside a throwaway PostgreSQL server, so that
 # TERRAIN_TEST_POSTGRES is always set under `make test`.
-test: lint
+test: lint windows-check
 	scripts/with-postgres.sh scripts/go-test.sh
+
+# Vets the packages that need no cgo for windows/amd64 and builds the
+# store and sync test binaries for it (docs/windows.md).
+windows-check: deps
+	scripts/windows-check.sh
 
 lint: fmt-check vet staticcheck
 
@@ -143,5 +149,10 @@ coldstart: deps
 icon:
 	go run ./tools/icongen -o Icon.png
 
+# Every release artefact, signed (scripts/dist.sh; docs/operations.md).
+# Minutes long: not part of make test.
+dist: deps
+	scripts/dist.sh
+
 clean:
-	rm -rf screenshots terrain terrain-central
+	rm -rf screenshots terrain terrain-central dist

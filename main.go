@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -21,10 +22,13 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"leconsortium.coop/terrain/app"
+	"leconsortium.coop/terrain/applog"
 	"leconsortium.coop/terrain/cli"
 	_ "leconsortium.coop/terrain/internal/clocale" // before Fyne reads the locale
+	"leconsortium.coop/terrain/profiledir"
 	"leconsortium.coop/terrain/store"
 	"leconsortium.coop/terrain/sync/engine"
+	"leconsortium.coop/terrain/version"
 )
 
 // started is when the process began, for the log line that says how long
@@ -50,19 +54,35 @@ func run(args []string) error {
 	profile := fs.String("profile", os.Getenv("TERRAIN_PROFILE"), "profile `directory` (default: the app's storage folder; env TERRAIN_PROFILE)")
 	lang := fs.String("lang", os.Getenv("TERRAIN_LANG"), "language, fr or en (default: saved choice, then system; env TERRAIN_LANG)")
 	demo := fs.Bool("demo", os.Getenv("TERRAIN_DEMO") == "1", "seed demo data into a new profile (env TERRAIN_DEMO=1)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
+	if *showVersion {
+		fmt.Println(version.Line("terrain"))
+		return nil
+	}
 
 	a := fyneapp.NewWithID(appID)
 	dir := *profile
 	if dir == "" {
-		dir = filepath.Join(a.Storage().RootURI().Path(), "profile")
+		dir = defaultProfile(a)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The log goes to the rotating file support asks for, and to stderr
+	// (none under Windows' GUI subsystem).
+	var logOut io.Writer = os.Stderr
+	logFile, err := applog.Open(applog.Dir(dir), "terrain.log", 0, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "terrain:", err)
+	} else {
+		defer logFile.Close()
+		logOut = io.MultiWriter(os.Stderr, logFile)
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger.Info("starting", "version", version.String(), "os", runtime.GOOS)
 
 	w := a.NewWindow("Terrain")
 	// Closing the window quits, tray icon or not (app.Config's reminders).
@@ -77,13 +97,14 @@ func run(args []string) error {
 		Email:      os.Getenv("TERRAIN_EMAIL"),
 		Password:   os.Getenv("TERRAIN_PASSWORD"),
 		NewSyncer: func(st *store.Store) (app.Syncer, error) {
-			return engine.New(st, engine.Options{Logger: logger}), nil
+			return engine.New(st, engine.Options{Logger: logger, AppVersion: version.String()}), nil
 		},
 		SyncMessageID: engine.MessageID,
 		Screen:        os.Getenv("TERRAIN_SCREEN"),
 		PDFOut:        os.Getenv("TERRAIN_PDF_OUT"),
 		NoTray:        !trayAvailable(),
-		Version:       a.Metadata().Version,
+		Version:       version.String(),
+		LogFile:       logPath(logFile),
 		Started:       started,
 		Logger:        logger,
 	})
@@ -104,9 +125,8 @@ func headless(args []string) int {
 	defer stop()
 	return cli.Run(ctx, args, cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		DefaultProfile: func() string {
-			return filepath.Join(fyneapp.NewWithID(appID).Storage().RootURI().Path(), "profile")
-		},
+		Engine:         engine.Options{AppVersion: version.String()},
+		DefaultProfile: func() string { return defaultProfile(fyneapp.NewWithID(appID)) },
 	})
 }
 
@@ -125,6 +145,19 @@ func trayAvailable() bool {
 		return dir != "" && err == nil
 	}
 	return true
+}
+
+// defaultProfile is the profile folder when none is given: under
+// %LOCALAPPDATA% on Windows, Fyne's storage folder elsewhere.
+func defaultProfile(a fyne.App) string {
+	return profiledir.Default(runtime.GOOS, os.Getenv, func() string { return a.Storage().RootURI().Path() })
+}
+
+func logPath(f *applog.File) string {
+	if f == nil {
+		return ""
+	}
+	return f.Path()
 }
 
 // windowSize reads "WxH" (set by the screenshot script, where no window

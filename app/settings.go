@@ -488,6 +488,7 @@ func (s *settingsScreen) aboutPart() fyne.CanvasObject {
 	return widget.NewForm(
 		widget.NewFormItem(loc.T("settings.version"), selectable(version)),
 		widget.NewFormItem(loc.T("settings.data_dir"), selectable(u.cfg.Profile)),
+		widget.NewFormItem(loc.T("settings.log_file"), selectable(u.cfg.LogFile)),
 		widget.NewFormItem(loc.T("settings.device"), selectable(device)),
 	)
 }

@@ -76,6 +76,9 @@ type Config struct {
 	NoTray bool
 	// Version is shown in Settings > About.
 	Version string
+	// LogFile is the app's log file, shown in Settings > About; empty when
+	// it could not be opened.
+	LogFile string
 	// Started is when the process started; the log then says how long
 	// the main window took to be ready.
 	Started time.Time

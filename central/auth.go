@@ -179,6 +179,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wait > 0 {
+		s.signInFailed(r, email, protocol.CodeTooManyAttempts)
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeError(w, r, http.StatusTooManyRequests, protocol.CodeTooManyAttempts,
@@ -195,6 +196,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !found || !good {
+		s.signInFailed(r, email, protocol.CodeBadCredentials)
 		writeError(w, r, http.StatusUnauthorized, protocol.CodeBadCredentials, "wrong e-mail or password")
 		return
 	}
@@ -203,6 +205,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if coord.Disabled {
+		s.signInFailed(r, email, protocol.CodeDisabled)
 		writeError(w, r, http.StatusForbidden, protocol.CodeDisabled, "this coordinator account is disabled")
 		return
 	}

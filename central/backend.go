@@ -221,6 +221,9 @@ type Device struct {
 	DroppedThrough uint64
 	CreatedAt      time.Time
 	SignedInAt     time.Time
+	// AppVersion is the app release the device last synced with; empty
+	// until an app that sends it syncs.
+	AppVersion string
 }
 
 // Coordinator is a coordinator with what the server needs to authenticate

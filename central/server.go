@@ -1,6 +1,7 @@
 package central
 
 import (
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -29,6 +30,9 @@ type Options struct {
 	// hold tokens, passwords, e-mail addresses, member data or client IP
 	// addresses (see logged).
 	Logger *slog.Logger
+	// AuditLog receives failed sign-ins with the account tried (never the
+	// password nor the address), for incident review; Logger when nil.
+	AuditLog *slog.Logger
 	// Now is the wall clock; time.Now when nil. Tests move it.
 	Now func() time.Time
 	// Argon2 is the cost of new password hashes; DefaultArgon2 when zero.
@@ -82,6 +86,8 @@ type Options struct {
 type Server struct {
 	backend Backend
 	log     *slog.Logger
+	audit   *slog.Logger
+	metrics *metrics
 	now     func() time.Time
 	clock   *hlc.Clock
 	argon   Argon2Params
@@ -161,6 +167,9 @@ func New(ctx context.Context, b Backend, opt Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.audit = cmp.Or(opt.AuditLog, s.log)
+	s.metrics = newMetrics(s.now)
+	s.backend = timedBackend{Backend: b, hist: s.metrics.backendSeconds}
 	if s.argon == (Argon2Params{}) {
 		s.argon = DefaultArgon2
 	}
@@ -268,7 +277,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.handleHealth)
 	mux.HandleFunc("/v1/session", s.handleSession)
-	mux.HandleFunc("/v1/sync", s.handleSync)
+	mux.HandleFunc("/v1/sync", s.instrumentSync(s.handleSync))
 	mux.HandleFunc("/v1/catalog", s.handleCatalog)
 	mux.HandleFunc("/", notFound)
 	return s.logged(cleanPathsOnly(s.admitted(mux)))
@@ -349,8 +358,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // The line holds method, path, status, duration, bytes sent, the device id
 // (a random UUID, once known: from the token, or the client_id of a
 // sign-in), the error code and, for a sync, the counts of mutations and
-// changes. Nothing else: no header, body, token, e-mail (not even of a
-// failed sign-in) and no client IP address, which is personal information
+// changes. Nothing else: no header, body, token, e-mail (the account a
+// failed sign-in tried goes to Options.AuditLog only) and no client IP
+// address, which is personal information
 // (Québec's Law 25) that the log has no need for. The address lives only in
 // the sign-in throttle's counter of recent failures.
 func (s *Server) logged(next http.Handler) http.Handler {

@@ -155,7 +155,9 @@ func (r wireResponse) writeTo(w io.Writer) error {
 func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req protocol.SyncRequest, opt pageOptions) (wireResponse, error) {
 	var rejected []protocol.Rejection
 	_, scopeMoves, _ := advanceScope(dev, scopeOf(coord), req.Cursor, nil)
-	if len(req.Mutations) > 0 || scopeMoves {
+	// An app that sends no version (an older one) leaves the last known.
+	newVersion := req.AppVersion != "" && req.AppVersion != dev.AppVersion
+	if len(req.Mutations) > 0 || scopeMoves || newVersion {
 		today := s.today()
 		err := s.backend.Update(ctx, func(btx Tx) error {
 			tx := newRecordCache(btx)
@@ -218,7 +220,11 @@ func (s *Server) sync(ctx context.Context, dev Device, coord Coordinator, req pr
 			if err != nil {
 				return err
 			}
-			if scopeChanged || d.LastSeq != before {
+			versionChanged := req.AppVersion != "" && req.AppVersion != next.AppVersion
+			if versionChanged {
+				next.AppVersion = req.AppVersion
+			}
+			if scopeChanged || d.LastSeq != before || versionChanged {
 				return tx.PutDevice(next)
 			}
 			return nil

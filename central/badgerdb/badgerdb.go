@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,15 @@ import (
 // ErrLocked is returned by Open when another process uses the directory
 // (typically a running terrain-central serve).
 var ErrLocked = errors.New("data directory is in use by another process")
+
+// ErrNewerFormat means the data directory was written by a newer
+// terrain-central, in a format this one does not know: run the newer one.
+var ErrNewerFormat = errors.New("data directory written by a newer version of terrain-central")
+
+// formatVersion is the layout of keys and values this package writes. It
+// goes up when they change incompatibly; Open stamps it on a new directory
+// and refuses a higher one.
+const formatVersion = 1
 
 // Options tune the backend. The zero value is fine.
 type Options struct {
@@ -94,6 +104,10 @@ func Open(dir string, opt Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
+	if err := stampFormat(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
 	d := &DB{db: db, stopGC: make(chan struct{}), gcDone: make(chan struct{})}
 	interval := opt.GCInterval
 	if interval == 0 {
@@ -105,6 +119,32 @@ func Open(dir string, opt Options) (*DB, error) {
 		close(d.gcDone)
 	}
 	return d, nil
+}
+
+// stampFormat writes formatVersion to a directory that has none (a new one,
+// or one from before the stamp, which is format 1) and refuses a newer one.
+func stampFormat(db *badger.DB) error {
+	return db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keyFormat))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return txn.Set([]byte(keyFormat), []byte(strconv.Itoa(formatVersion)))
+		}
+		if err != nil {
+			return fmt.Errorf("read format: %w", err)
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read format: %w", err)
+		}
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return fmt.Errorf("format %q: %w", v, ErrNewerFormat)
+		}
+		if n > formatVersion {
+			return fmt.Errorf("format %d, this program knows up to %d: %w", n, formatVersion, ErrNewerFormat)
+		}
+		return nil
+	})
 }
 
 // isLocked recognises Badger's directory-lock failure, which it formats
@@ -200,6 +240,7 @@ func (d *DB) Update(ctx context.Context, fn func(central.Tx) error) error {
 // Key layout. Every key starts with a one-letter family and a slash.
 const (
 	keyHead    = "h"
+	keyFormat  = "v"  // formatVersion, in decimal
 	pMeta      = "m/" // m/<name>
 	pRecord    = "r/" // r/<kind>/<id> -> stored record
 	pFeed      = "s/" // s/<seq 8 bytes> -> feed entry
@@ -629,6 +670,7 @@ type storedDevice struct {
 	DroppedThrough uint64    `json:"dropped_through,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	SignedInAt     time.Time `json:"signed_in_at"`
+	AppVersion     string    `json:"app_version,omitempty"`
 }
 
 func tokenKey(hash []byte) []byte { return []byte(pToken + hex.EncodeToString(hash)) }

@@ -470,7 +470,7 @@ func testIndexes(t *testing.T, open func(*testing.T) central.Backend) {
 	now := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	dev := central.Device{ID: d1, CoordinatorID: m1, Name: "Portable", TokenHash: h1, LastSeq: 4,
 		Delivered: []string{"09"}, Pending: []string{"10"}, PendingThrough: 9, Dropped: []string{"11"}, DroppedThrough: 8,
-		CreatedAt: now, SignedInAt: now}
+		CreatedAt: now, SignedInAt: now, AppVersion: "0.2.0-3-gabc1234"}
 	update(t, b, func(tx central.Tx) error {
 		if err := tx.PutDevice(dev); err != nil {
 			return err

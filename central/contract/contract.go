@@ -67,6 +67,8 @@ func Run(t *testing.T, open func(t *testing.T) central.Backend) {
 		{"ImportAllOrNothing", testImport},
 		{"ReimportKeepsCoordinatorChanges", testReimport},
 		{"HealthAndCatalog", testHealthCatalog},
+		{"DeviceAppVersionRecorded", testDeviceAppVersion},
+		{"MetricsMoveWithSyncs", testMetrics},
 		{"Privacy/MemberDossier", testMemberDossier},
 		{"Privacy/DeleteMember", testDeleteMember},
 		{"Privacy/DeleteMemberFromDevice", testDeleteMemberFromDevice},

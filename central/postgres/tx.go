@@ -231,7 +231,7 @@ func (t *readTx) CountChanges(q central.FeedQuery) (int, error) {
 }
 
 const deviceColumns = `id, coordinator_id, name, token_hash, last_seq, delivered, pending, pending_through,
-	dropped, dropped_through, created_ns, signed_in_ns`
+	dropped, dropped_through, created_ns, signed_in_ns, app_version`
 
 func scanDevice(row pgx.Row) (central.Device, error) {
 	var (
@@ -243,7 +243,7 @@ func scanDevice(row pgx.Row) (central.Device, error) {
 		dropped            []string
 	)
 	err := row.Scan(&d.ID, &d.CoordinatorID, &d.Name, &d.TokenHash, &lastSeq, &delivered, &pending, &pThrough,
-		&dropped, &dThrough, &created, &signedIn)
+		&dropped, &dThrough, &created, &signedIn, &d.AppVersion)
 	if err != nil {
 		return central.Device{}, err
 	}
@@ -537,14 +537,14 @@ func (t *writeTx) PutDevice(d central.Device) error {
 	// The token index is the unique token_hash column, so replacing the row
 	// replaces the entry: the previous hash no longer finds the device.
 	t.wb.queue("put device "+d.ID, `INSERT INTO devices (`+deviceColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (id) DO UPDATE SET coordinator_id = excluded.coordinator_id, name = excluded.name,
 			token_hash = excluded.token_hash, last_seq = excluded.last_seq, delivered = excluded.delivered,
 			pending = excluded.pending, pending_through = excluded.pending_through, dropped = excluded.dropped,
 			dropped_through = excluded.dropped_through, created_ns = excluded.created_ns,
-			signed_in_ns = excluded.signed_in_ns`,
+			signed_in_ns = excluded.signed_in_ns, app_version = excluded.app_version`,
 		d.ID, d.CoordinatorID, d.Name, orNil(d.TokenHash), seqParam(d.LastSeq), orNil(d.Delivered), orNil(d.Pending),
-		seqParam(d.PendingThrough), orNil(d.Dropped), seqParam(d.DroppedThrough), toNanos(d.CreatedAt), toNanos(d.SignedInAt))
+		seqParam(d.PendingThrough), orNil(d.Dropped), seqParam(d.DroppedThrough), toNanos(d.CreatedAt), toNanos(d.SignedInAt), d.AppVersion)
 	return nil
 }
 

@@ -242,16 +242,20 @@ func (c *cli) deviceList(ctx context.Context, args []string) error {
 			emails[k.ID] = k.Email
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DEVICE\tCOORDINATOR\tNAME\tSIGNED IN\tSTATUS\tLAST MUTATION")
+		fmt.Fprintln(tw, "DEVICE\tCOORDINATOR\tNAME\tSIGNED IN\tSTATUS\tLAST MUTATION\tAPP VERSION")
 		for _, d := range devices {
 			status := "signed in"
 			if len(d.TokenHash) == 0 {
 				status = "signed out"
 			}
+			app := d.AppVersion
+			if app == "" {
+				app = "-"
+			}
 			// The name comes from the device: escaped, it cannot clear
 			// the screen or forge a row.
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", domain.Printable(d.ID), domain.Printable(emails[d.CoordinatorID]), domain.Printable(d.Name),
-				d.SignedInAt.Local().Format(time.DateTime), status, d.LastSeq)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", domain.Printable(d.ID), domain.Printable(emails[d.CoordinatorID]), domain.Printable(d.Name),
+				d.SignedInAt.Local().Format(time.DateTime), status, d.LastSeq, domain.Printable(app))
 		}
 		return tw.Flush()
 	})

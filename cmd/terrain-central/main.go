@@ -24,6 +24,7 @@ import (
 	"leconsortium.coop/terrain/central"
 	"leconsortium.coop/terrain/csvio"
 	"leconsortium.coop/terrain/domain"
+	"leconsortium.coop/terrain/version"
 )
 
 func main() {
@@ -62,7 +63,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `terrain-central: Terrain's central sync service.
 
 Usage:
-  terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE] [--addr-failures 20]
+  terrain-central --version
+  terrain-central serve [--addr 127.0.0.1:8470] (--data DIR | --postgres URL) [--tls-cert FILE --tls-key FILE | --acme-domain NAME] [--addr-failures 20]
                         [--visit-retention-months 84]   erases older visits and follow-ups at start and daily
   terrain-central coordinator add --email E --name N --regions 09,10 [--admin] --password-stdin (--data DIR | --postgres URL)
   terrain-central coordinator list|disable|enable|set-regions|password ...
@@ -120,6 +122,9 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, usage)
+		return nil
+	case "version", "-version", "--version":
+		fmt.Fprintln(c.stdout, version.Line("terrain-central"))
 		return nil
 	case "serve":
 		return c.serve(ctx, args[1:])

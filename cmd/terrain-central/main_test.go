@@ -391,3 +391,12 @@ func TestVisitCorrections(t *testing.T) {
 		t.Errorf("the deleted visit is still exported:\n%s", r.stdout)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		expect(t, run(t, nil, "", arg), exitOK, "terrain-central ")
+	}
+	data := t.TempDir()
+	env := map[string]string{"TERRAIN_CENTRAL_DATA": data}
+	expect(t, run(t, env, "", "device", "list"), exitOK, "APP VERSION")
+}

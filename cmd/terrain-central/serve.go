@@ -1,8 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,12 +36,19 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	sf := f.store()
 	certFile := f.str("tls-cert", "", "TLS certificate (PEM)")
 	keyFile := f.str("tls-key", "", "TLS private key (PEM)")
+	acmeDomain := f.str("acme-domain", "", "public DNS name(s), comma-separated, to get certificates for from an ACME authority "+
+		"(Let's Encrypt); needs port 443 reachable from the Internet")
+	acmeCache := f.str("acme-cache", "", "directory of ACME keys and certificates (default: acme/ in --data)")
+	acmeEmail := f.str("acme-email", "", "contact address given to the ACME authority (expiry warnings)")
+	acmeURL := f.str("acme-directory", "", "ACME directory URL (default: Let's Encrypt's production directory)")
 	plain := f.boolean("allow-plain-http", "serve plain HTTP on a non-loopback address (behind a TLS proxy)")
 	addrFailures := f.str("addr-failures", "20", "failed sign-ins one client address may make in an hour before it is slowed down; "+
 		"0 for no per-address limit (behind a reverse proxy every client has the proxy's address)")
 	budget := f.str("memory-budget", strconv.Itoa(central.DefaultMemoryBudget>>20), "MiB of memory requests may make the server hold; "+
 		"past it a request is answered 503 with Retry-After, which the app waits out")
 	retention := f.retentionFlag()
+	metricsAddr := f.str("metrics-addr", "", "address of a second listener serving GET /metrics (Prometheus), "+
+		"e.g. 127.0.0.1:9470; none when empty. Keep it off the Internet")
 	level := f.str("log-level", "info", "debug, info, warn or error")
 	format := f.str("log-format", "text", "text or json")
 	if _, err := f.parse(args, 0, ""); err != nil {
@@ -49,6 +56,14 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return usagef("give both --tls-cert and --tls-key, or neither")
+	}
+	tlsOpt := tlsOptions{certFile: *certFile, keyFile: *keyFile, acmeDomains: acmeDomains(*acmeDomain),
+		acmeCache: cmp.Or(*acmeCache, defaultACMECache(*sf.data)), acmeEmail: *acmeEmail, acmeURL: *acmeURL}
+	if len(tlsOpt.acmeDomains) > 0 && *certFile != "" {
+		return usagef("give --acme-domain or --tls-cert/--tls-key, not both")
+	}
+	if len(tlsOpt.acmeDomains) > 0 && tlsOpt.acmeCache == "" {
+		return usagef("--acme-domain with --postgres needs --acme-cache DIR, where the certificates are kept")
 	}
 	perAddr, err := strconv.Atoi(*addrFailures)
 	if err != nil || perAddr < 0 {
@@ -72,13 +87,9 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	var tlsConfig *tls.Config
-	if *certFile != "" {
-		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-		if err != nil {
-			return fmt.Errorf("load TLS certificate: %w", err)
-		}
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	tlsConfig, err := serverTLS(ctx, tlsOpt, log)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -119,14 +130,23 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 		TLSConfig:         tlsConfig,
 	}
 	scheme := "http"
-	serveFn := hs.Serve
+	serve := func() error { return hs.Serve(ln) }
 	if tlsConfig != nil {
 		// ServeTLS, unlike Serve over a TLS listener, offers HTTP/2.
 		scheme = "https"
-		serveFn = func(l net.Listener) error { return hs.ServeTLS(l, "", "") }
+		serve = func() error { return hs.ServeTLS(ln, "", "") }
 	}
 	served := make(chan error, 1)
-	go func() { served <- serveFn(ln) }()
+	go func() { served <- serve() }()
+	if *metricsAddr != "" {
+		ms, err := serveMetrics(*metricsAddr, srv, log)
+		if err != nil {
+			hs.Close()
+			<-served
+			return err
+		}
+		defer ms.Close()
+	}
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String(), "epoch", srv.Epoch())
 	fmt.Fprintf(c.stdout, "terrain-central listening on %s://%s\n", scheme, ln.Addr())
 	if c.ready != nil {
@@ -154,4 +174,24 @@ func (c *cli) serve(ctx context.Context, args []string) (err error) {
 func loopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// serveMetrics serves GET /metrics on its own plain-HTTP listener, for a
+// Prometheus on the internal network.
+func serveMetrics(addr string, srv *central.Server, log *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	ms := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := ms.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	log.Info("serving metrics", "url", "http://"+ln.Addr().String()+"/metrics")
+	return ms, nil
 }

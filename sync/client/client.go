@@ -174,6 +174,8 @@ type Client struct {
 	token string
 
 	attempts, sent, received atomic.Int64
+	// noAppVersion is set once the server refused SyncRequest.AppVersion.
+	noAppVersion atomic.Bool
 }
 
 // Defaults.
@@ -365,7 +367,24 @@ func (c *Client) SignOut(ctx context.Context) error {
 // Sync sends one sync request and returns the server's page. A page that
 // breaks the protocol's invariants (protocol.DecodeResponse) is an
 // ErrServer that also wraps protocol.ErrBadResponse; it is not retried.
+//
+// A server older than SyncRequest.AppVersion refuses the field as unknown:
+// the request is then sent again without it, and so are the next ones.
 func (c *Client) Sync(ctx context.Context, req protocol.SyncRequest) (protocol.SyncResponse, error) {
+	if c.noAppVersion.Load() {
+		req.AppVersion = ""
+	}
+	out, err := c.sync(ctx, req)
+	var e *Error
+	if req.AppVersion != "" && errors.As(err, &e) && e.Code == protocol.CodeUnknownField && strings.Contains(e.Message, "app_version") {
+		c.noAppVersion.Store(true)
+		req.AppVersion = ""
+		return c.sync(ctx, req)
+	}
+	return out, err
+}
+
+func (c *Client) sync(ctx context.Context, req protocol.SyncRequest) (protocol.SyncResponse, error) {
 	var out protocol.SyncResponse
 	err := c.call(ctx, "sync", http.MethodPost, "/v1/sync", c.currentToken(), req, func(data []byte) (err error) {
 		out, err = protocol.DecodeResponse(data, req)

@@ -538,3 +538,51 @@ func TestSignInCleansPastedEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestAppVersionToAnOlderServer: a server that predates
+// SyncRequest.AppVersion refuses it as an unknown field (its decoder is
+// strict); the client sends the request again without it, and leaves it out
+// from then on.
+func TestAppVersionToAnOlderServer(t *testing.T) {
+	s := newServer(t, false)
+	c := newClient(t, fast(s.web.URL))
+	device := domain.NewID()
+	signIn(t, c, device)
+	var withVersion, without atomic.Int32
+	s.setWrap(func(w http.ResponseWriter, r *http.Request, h http.Handler) {
+		if r.URL.Path != "/v1/sync" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, err := protocol.ReadBody(r.Body, r.Header.Get("Content-Encoding") == "gzip", 1<<20)
+		if err != nil {
+			t.Error(err)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(body, &fields); err != nil {
+			t.Error(err)
+		}
+		if _, ok := fields["app_version"]; ok {
+			withVersion.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(protocol.Error{Code: protocol.CodeUnknownField, Message: `unknown field "app_version"`})
+			return
+		}
+		without.Add(1)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Header.Del("Content-Encoding")
+		r.ContentLength = int64(len(body))
+		h.ServeHTTP(w, r)
+	})
+	for range 2 {
+		req := request(device, 0)
+		req.AppVersion = "0.2.0"
+		if _, err := c.Sync(context.Background(), req); err != nil {
+			t.Fatalf("sync to an older server: %v", err)
+		}
+	}
+	if withVersion.Load() != 1 || without.Load() != 2 {
+		t.Errorf("%d requests with app_version and %d without, want 1 refused then 2 without", withVersion.Load(), without.Load())
+	}
+}

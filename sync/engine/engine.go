@@ -50,6 +50,9 @@ type Options struct {
 	// DeviceName names this computer in the server's device list; the
 	// host name when empty.
 	DeviceName string
+	// AppVersion is sent with every sync, for the server's device list,
+	// and names the app in the User-Agent header.
+	AppVersion string
 	// Logger receives diagnostics; slog.Default when nil.
 	Logger *slog.Logger
 	// Now is the wall clock; time.Now when nil.
@@ -191,6 +194,9 @@ func (e *Engine) newClient(server, token, caFile string) (*client.Client, error)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = e.log
+	}
+	if cfg.UserAgent == "" && e.opt.AppVersion != "" {
+		cfg.UserAgent = "Terrain/" + e.opt.AppVersion
 	}
 	return client.New(cfg)
 }
@@ -627,7 +633,7 @@ func (e *Engine) cycle(ctx context.Context, cl *client.Client) (Summary, error) 
 			return sum, err
 		}
 		req := protocol.SyncRequest{ClientID: e.device, SchemaVersion: protocol.SchemaVersion,
-			Cursor: cursor, Epoch: epoch, Mutations: muts, Backfill: bf}
+			Cursor: cursor, Epoch: epoch, Mutations: muts, Backfill: bf, AppVersion: e.opt.AppVersion}
 		rctx, cancel := context.WithTimeout(ctx, e.opt.RequestTimeout)
 		resp, err := cl.Sync(rctx, req)
 		cancel()

@@ -183,6 +183,9 @@ func (r SyncRequest) Check() error {
 	if r.Backfill != nil && (r.Backfill.Through > MaxSeq || r.Backfill.After > MaxSeq) {
 		return decodeErr(CodeSeqOutOfRange, "backfill position above %d", uint64(MaxSeq))
 	}
+	if len(r.AppVersion) > maxAppVersionBytes || !printableASCII(r.AppVersion) {
+		return decodeErr(CodeBadRequest, "app_version must be at most %d printable ASCII characters", maxAppVersionBytes)
+	}
 	if len(r.Mutations) > MaxMutations {
 		return decodeErr(CodeTooLarge, "more than %d mutations in one request", MaxMutations)
 	}
@@ -295,4 +298,19 @@ func Gzip(data []byte, gz bool) ([]byte, error) {
 		return nil, fmt.Errorf("encode body: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// maxAppVersionBytes bounds SyncRequest.AppVersion: "1.12.3-140-gabcdef0-dirty"
+// is 25.
+const maxAppVersionBytes = 64
+
+// printableASCII reports whether s holds only ASCII from space to tilde: a
+// version shown in an administrator's terminal carries no control codes.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -21,6 +21,7 @@ const (
 func validRequest() SyncRequest {
 	return SyncRequest{
 		ClientID: clientID, SchemaVersion: SchemaVersion, Cursor: 41, Epoch: "e1",
+		AppVersion: "0.2.0-3-gabc1234",
 		Mutations: []Mutation{
 			{Seq: 1, Kind: domain.KindMember, ID: memberID, HLC: 7,
 				Fields: map[string]json.RawMessage{"name": raw(`"Coopérative"`)}, Base: map[string]uint64{"name": 40}},
@@ -68,6 +69,8 @@ func TestDecodeRequestRefuses(t *testing.T) {
 		{"old schema", edit(func(r *SyncRequest) { r.SchemaVersion = 0 }), CodeUnsupportedSchema},
 		{"bad client id", edit(func(r *SyncRequest) { r.ClientID = "ABC" }), CodeBadRequest},
 		{"long epoch", edit(func(r *SyncRequest) { r.Epoch = strings.Repeat("e", 300) }), CodeBadRequest},
+		{"long app version", edit(func(r *SyncRequest) { r.AppVersion = strings.Repeat("1", 65) }), CodeBadRequest},
+		{"app version with a control code", edit(func(r *SyncRequest) { r.AppVersion = "1.0\x1b[31m" }), CodeBadRequest},
 		{"seq zero", edit(func(r *SyncRequest) { r.Mutations[0].Seq = 0 }), CodeBadRequest},
 		{"seq not increasing", edit(func(r *SyncRequest) { r.Mutations[1].Seq = 1 }), CodeBadRequest},
 		{"seq 2^53", edit(func(r *SyncRequest) { r.Mutations[1].Seq = MaxSeq + 1 }), CodeSeqOutOfRange},

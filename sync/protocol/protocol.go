@@ -42,6 +42,11 @@ type SyncRequest struct {
 	Mutations []Mutation `json:"mutations"`
 	// Backfill echoes the response's Backfill while a backfill runs.
 	Backfill *Backfill `json:"backfill,omitempty"`
+	// AppVersion is the release of the app making the request ("0.2.0"),
+	// which the server keeps in its device list. Optional: older apps do
+	// not send it. A server older than the field refuses it as an unknown
+	// field; the client then sends it no more (sync/client).
+	AppVersion string `json:"app_version,omitempty"`
 }
 
 // Mutation is one local edit of one record. Seq numbers a device's
