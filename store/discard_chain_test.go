@@ -35,3 +35,33 @@ func TestDiscardRefusedChain(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscardRefusedOverPulled: a refused edit that stayed on screen over a
+// value pulled while it waited goes back to that pulled value, the
+// server's, when discarded, not to the value the device had before the
+// edit (found by the sync simulation, seed 53: a central office
+// correction of a visit under a colleague's refused edit).
+func TestDiscardRefusedOverPulled(t *testing.T) {
+	s, _, _ := newStore(t)
+	m := newMember("Coopérative de travail Nordik", "Sept-Îles", "09", domain.WorkerCoop)
+	m.Normalize()
+	mustApply(t, s, Page{Cursor: 3, Changes: []Change{changeOf(t, domain.KindMember, m.ID, m, 3, "central")}}, nil)
+	edited := mustMember(t, s, m.ID)
+	edited.Phone = "418 555-0101"
+	mustSaveMember(t, s, edited)
+	corrected := m
+	corrected.Phone = "418 555-0199"
+	mustApply(t, s, Page{Cursor: 4, Changes: []Change{changeOf(t, domain.KindMember, m.ID, corrected, 4, "central")}}, nil)
+	if got := mustMember(t, s, m.ID); got.Phone != edited.Phone {
+		t.Fatalf("phone = %q, want the unsent %q on top", got.Phone, edited.Phone)
+	}
+	mustApply(t, s, Page{AckedThrough: 1, Cursor: 4, Rejected: []Rejection{
+		{Seq: 1, Kind: domain.KindMember, ID: m.ID, Code: "forbidden"},
+	}}, nil)
+	if err := s.DiscardQuarantined(1); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustMember(t, s, m.ID); got.Phone != corrected.Phone {
+		t.Errorf("phone = %q, want the server's %q", got.Phone, corrected.Phone)
+	}
+}

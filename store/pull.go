@@ -211,11 +211,25 @@ type applier struct {
 	// them: forget drops what the device still holds about them.
 	gone   map[string]bool
 	erased map[string]bool
+
+	// hidden holds the pulled values merged kept under pending edits,
+	// until rebase records them.
+	hidden []hiddenValue
 }
 
 type pendingRecord struct {
 	fields  map[string]PendingWrite
 	deleted bool
+	// first holds, per field, the outbox number of its first pending edit.
+	first map[string]uint64
+}
+
+// hiddenValue is a pulled value kept under a pending local edit: the first
+// edit of the field, numbered seq, now replaces it (rebase).
+type hiddenValue struct {
+	seq   uint64
+	field string
+	value json.RawMessage
 }
 
 func refKey(kind domain.Kind, id string) string { return string(kind) + "/" + id }
@@ -447,7 +461,7 @@ func (a *applier) loadPending(acked uint64) error {
 		}
 		pr := a.pending[refKey(m.Kind, m.ID)]
 		if pr == nil {
-			pr = &pendingRecord{fields: map[string]PendingWrite{}}
+			pr = &pendingRecord{fields: map[string]PendingWrite{}, first: map[string]uint64{}}
 			a.pending[refKey(m.Kind, m.ID)] = pr
 		}
 		if m.Delete {
@@ -458,6 +472,7 @@ func (a *applier) loadPending(acked uint64) error {
 			pw, seen := pr.fields[name]
 			if !seen {
 				pw.Base = m.Base[name]
+				pr.first[name] = m.Seq
 			}
 			pw.Value, pw.HLC = v, m.HLC
 			pr.fields[name] = pw
@@ -612,6 +627,9 @@ func (a *applier) merged(c *Change) (map[string]json.RawMessage, map[string]fiel
 		}
 		fm := FieldMerge{Field: name, Server: c.Fields[name], Stamp: stamp, ServerSet: set, Local: pw}
 		if a.keep == nil || a.keep(fm) {
+			if set {
+				a.hidden = append(a.hidden, hiddenValue{seq: pr.first[name], field: name, value: c.Fields[name]})
+			}
 			fields[name] = pw.Value
 			// The next local edit of the field is based on what the
 			// server has now, which this device has seen.
@@ -619,6 +637,40 @@ func (a *applier) merged(c *Change) (map[string]json.RawMessage, map[string]fiel
 		}
 	}
 	return fields, versions
+}
+
+// rebase makes the pulled values kept under pending edits what those edits
+// replaced (their Prev): what the server holds is then what discarding a
+// refused one brings back, not the value the device had before the edit.
+func (a *applier) rebase() error {
+	hidden := a.hidden
+	a.hidden = a.hidden[:0]
+	for _, h := range hidden {
+		key := outboxKey(h.seq)
+		var m Mutation
+		ok, err := getJSON(a.w.txn, string(key), &m)
+		if err != nil || !ok {
+			return err
+		}
+		if p, had := m.Prev[h.field]; had && sameValue(p, h.value) {
+			continue
+		}
+		if m.Prev == nil {
+			m.Prev = map[string]json.RawMessage{}
+		}
+		m.Prev[h.field] = h.value
+		enc, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := a.room(entrySize(len(key), len(enc)), 1); err != nil {
+			return err
+		}
+		if err := a.w.txn.Set(key, enc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record applies a change of a member, visit or follow-up, prepared ahead
@@ -713,6 +765,9 @@ func (a *applier) record(c *Change, pre *prepared) error {
 		cur, to, enc = pre.value, pre.to, pre.enc
 	} else {
 		fields, versions := a.merged(c)
+		if err := a.rebase(); err != nil {
+			return err
+		}
 		fields["id"] = jsonString(c.ID)
 		value, err := decodeFields(c.Kind, fields)
 		if err != nil {
@@ -899,6 +954,9 @@ func (a *applier) conflict(c *Change) error {
 		return a.w.txn.Delete(key)
 	}
 	fields, versions := a.merged(c)
+	if err := a.rebase(); err != nil {
+		return err
+	}
 	data, err := json.Marshal(fields)
 	if err != nil {
 		return err

@@ -181,6 +181,7 @@ func (s *sim) check() {
 			}
 		}
 	}
+	ownLater := s.ownLaterAfterRestore(isRefused)
 	kept := map[string]int{}
 	for _, c := range srv.conflicts {
 		kept[fieldKey(c.RecordKind, c.RecordID, c.Field, str(c.Loser.Value))]++
@@ -203,7 +204,7 @@ func (s *sim) check() {
 		cur, ok := srv.field(w.kind, w.id, w.field)
 		k := fieldKey(w.kind, w.id, w.field, w.value)
 		switch {
-		case !(ok && cur == w.value) && kept[k] == 0 && !replaced[k]:
+		case !(ok && cur == w.value) && kept[k] == 0 && !replaced[k] && !ownLater[k]:
 			s.lost("%s's %s of %s = %q is nowhere: the server has %q and no conflict keeps it", w.who, w.field,
 				w.ref, w.value, cur)
 		case w.d != nil && w.field != "status" && ok && cur == w.parent:

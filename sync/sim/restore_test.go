@@ -103,3 +103,29 @@ func (s *sim) requeuedAfterRestore(kind domain.Kind, id, field, loser string, wr
 	}
 	return false
 }
+
+// ownLaterAfterRestore marks (by fieldKey of its value) each device write
+// made before the last restore that the same device wrote over after it.
+// Until its refetch ends, a device shows the restored server's values,
+// not its own writes the backup lacked, so the later write's parent is
+// not the earlier one; Requeue never sends an older value of the device
+// over its own later one (requeue.go): the later write replaced it.
+func (s *sim) ownLaterAfterRestore(isRefused func(*write) bool) map[string]bool {
+	out := map[string]bool{}
+	if s.lastRestore == 0 {
+		return out
+	}
+	for _, w := range s.writes {
+		if w.d == nil || w.step >= s.lastRestore {
+			continue
+		}
+		for _, l := range s.writes {
+			if l.d == w.d && l.kind == w.kind && l.id == w.id && l.field == w.field &&
+				l.step >= s.lastRestore && !isRefused(l) {
+				out[fieldKey(w.kind, w.id, w.field, w.value)] = true
+				break
+			}
+		}
+	}
+	return out
+}

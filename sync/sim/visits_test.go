@@ -127,18 +127,28 @@ func (s *sim) centralVisitMissing(op string, vr *visitRec, err error) bool {
 
 func (s *sim) markVisitDeleted(id string) {
 	if s.visitDeletes == nil {
-		s.visitDeletes = map[string]bool{}
+		s.visitDeletes = map[string]int{}
 	}
-	s.visitDeletes[id] = true
+	if _, ok := s.visitDeletes[id]; !ok {
+		s.visitDeletes[id] = s.step
+	}
 }
 
 // visitDeleted reports whether the server deleted v knowingly: its
 // tombstone, holding v's notes, and a delete somebody's store or the
-// central office acknowledged.
+// central office acknowledged. A restore from a backup older than the
+// visit takes back the visit and its tombstone together: a delete
+// acknowledged before the restore then leaves nothing on the server, which
+// is no loss (the devices holding its tombstone do not bring it back, and
+// the replica checks see that they hold what the server holds).
 func (st *serverState) visitDeleted(s *sim, v *visitRec) bool {
-	if !s.visitDeletes[v.id] {
+	step, ok := s.visitDeletes[v.id]
+	if !ok {
 		return false
 	}
 	t, ok := st.tombstones[string(domain.KindVisit)+"/"+v.id]
-	return ok && str(t["notes"]) == v.token
+	if !ok {
+		return s.lastRestore != 0 && step < s.lastRestore
+	}
+	return str(t["notes"]) == v.token
 }

@@ -124,8 +124,8 @@ type sim struct {
 	followUps []*followUpRec
 	writes    []*write
 	// visitDeletes holds the visits whose delete a store or the central
-	// office acknowledged (visits_test.go).
-	visitDeletes map[string]bool
+	// office acknowledged, with the step of the first (visits_test.go).
+	visitDeletes map[string]int
 	// Deletes, erasures and backups of the server (deletes_test.go,
 	// restore_test.go).
 	deletes  []*deleteRec
