@@ -18,6 +18,11 @@ var (
 	seedsFlag = flag.Int("seeds", defaultSeeds, "how many seeds TestSimulation runs (1..N)")
 	traceFlag = flag.Bool("trace", false, "print every step of every seed run")
 	soakFlag  = flag.Duration("soak", 0, "TestSoak runs new seeds for this long (skipped when 0)")
+	// -restores=false leaves the server's restores out of the workload
+	// (the step idles instead, so the rest of a seed is unchanged): the
+	// restore has open defects (openDefects), and a soak of everything
+	// else must still be able to say lost=0.
+	restoresFlag = flag.Bool("restores", true, "include restores of the server from an older backup")
 )
 
 // replayHint is how to run a failing seed again, alone and traced.

@@ -73,7 +73,7 @@ func (s *sim) doStep() {
 		s.eraseMember()
 	case x < 996:
 		s.takeBackup()
-	case x < 999:
+	case x < 999 && *restoresFlag:
 		s.restoreBackup()
 	default:
 		s.note("%s: idle", d.name)
