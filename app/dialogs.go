@@ -1,6 +1,7 @@
 package app
 
 import (
+	"io"
 	"os"
 
 	"fyne.io/fyne/v2"
@@ -49,6 +50,25 @@ func newFormDialog(u *UI, title, action string, content fyne.CanvasObject, onAct
 // wrappedWidth is running text that wraps at about width.
 func wrappedWidth(text string, width float32) fyne.CanvasObject {
 	return sized(wrapped(text), width)
+}
+
+// writeChosen writes to the file the coordinator chose, off the UI
+// goroutine (an export or a backup may take a while), then says where it
+// went — done makes the message from the path — or what went wrong.
+func (u *UI) writeChosen(w fyne.URIWriteCloser, write func(io.Writer) error, title string, done func(path string) string) {
+	go func() {
+		err := write(w)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		u.do(func() {
+			if err != nil {
+				u.showError(err)
+				return
+			}
+			u.showInfo(title, done(w.URI().Path()))
+		})
+	}()
 }
 
 // saveFile asks where to save a file, suggesting name in the home folder,

@@ -47,23 +47,12 @@ func (u *UI) savePDF(name string, write func(io.Writer) error) {
 	u.saveFile(name, func(w fyne.URIWriteCloser) { u.writePDFTo(w, write) })
 }
 
-// writePDFTo writes a document to the chosen file off the UI goroutine,
-// then says where it is, or what went wrong.
+// writePDFTo writes a document to the chosen file, then says where it is.
 func (u *UI) writePDFTo(w fyne.URIWriteCloser, write func(io.Writer) error) {
 	loc := u.loc
-	go func() {
-		err := write(w)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		u.do(func() {
-			if err != nil {
-				u.showError(err)
-				return
-			}
-			u.showInfo(loc.T("pdf.saved_title"), loc.T("pdf.saved", map[string]any{"Path": w.URI().Path()}))
-		})
-	}()
+	u.writeChosen(w, write, loc.T("pdf.saved_title"), func(path string) string {
+		return loc.T("pdf.saved", map[string]any{"Path": path})
+	})
 }
 
 // writeVisitReport writes the report of one visit of member memberID.

@@ -235,20 +235,13 @@ func (s *settingsScreen) export(name string, write func(io.Writer, *store.Store,
 	u := s.u
 	s.saveDialog(name, func(w fyne.URIWriteCloser) {
 		st, loc := u.st, u.loc
-		go func() {
-			n, err := write(w, st, loc)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			u.do(func() {
-				if err != nil {
-					u.showError(err)
-					return
-				}
-				u.showInfo(loc.T("settings.export_done_title"),
-					loc.N("settings.export_done", n, map[string]any{"Path": w.URI().Path()}))
-			})
-		}()
+		n := 0 // written by the goroutine, read after it in done
+		u.writeChosen(w, func(w io.Writer) (err error) {
+			n, err = write(w, st, loc)
+			return err
+		}, loc.T("settings.export_done_title"), func(path string) string {
+			return loc.N("settings.export_done", n, map[string]any{"Path": path})
+		})
 	})
 }
 
@@ -257,19 +250,9 @@ func (s *settingsScreen) backup() {
 	name := u.loc.T("settings.backup_file", map[string]any{"Date": u.today().String()})
 	s.saveDialog(name, func(w fyne.URIWriteCloser) {
 		st, loc := u.st, u.loc
-		go func() {
-			err := st.Backup(w)
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			u.do(func() {
-				if err != nil {
-					u.showError(err)
-					return
-				}
-				u.showInfo(loc.T("settings.backup_done_title"), loc.T("settings.backup_done", map[string]any{"Path": w.URI().Path()}))
-			})
-		}()
+		u.writeChosen(w, st.Backup, loc.T("settings.backup_done_title"), func(path string) string {
+			return loc.T("settings.backup_done", map[string]any{"Path": path})
+		})
 	})
 }
 
