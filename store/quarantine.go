@@ -422,3 +422,44 @@ func (w *writeTx) reindexNow(kind domain.Kind, id string, old, cur any) error {
 	}
 	return nil
 }
+
+// sentAgain is for a record queued whole (a restore's requeue, queueWhole):
+// the values of its refused edits are on it, sent with it. Those edits stay
+// in the quarantine, where the coordinator saw them, but discarding one must
+// no longer undo a value the server is being sent (and takes): each field
+// the record holds as the edit set it now goes back to that value.
+func (w *writeTx) sentAgain(kind domain.Kind, id string, env *envelope) error {
+	var cur map[string]json.RawMessage
+	if err := json.Unmarshal(env.Data, &cur); err != nil {
+		return fmt.Errorf("decode %s: %w", kind, err)
+	}
+	var held []Quarantined
+	err := scanValues(w.txn, []byte(pQuarantine), func(key, val []byte) (bool, error) {
+		var q Quarantined
+		if err := jsonUnmarshal(key, val, &q); err != nil {
+			return false, err
+		}
+		if m := q.Mutation; m.Kind == kind && m.ID == id && !m.Delete {
+			held = append(held, q)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, q := range held {
+		changed := false
+		for name, v := range q.Mutation.Fields {
+			if p, ok := q.Mutation.Prev[name]; ok && sameValue(cur[name], v) && !sameValue(p, v) {
+				q.Mutation.Prev[name] = v
+				changed = true
+			}
+		}
+		if changed {
+			if err := setJSON(w.txn, quarantineKey(q.Mutation.Seq), q); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -458,7 +458,12 @@ func (s *Store) requeueOne(e stashed, pulled *seenRecord) (did bool, err error) 
 		// Kept through the refetch (it had changes unsent or refused) but
 		// not on the restored server: all of it is sent again, as a new
 		// record.
-		return true, s.update(func(w *writeTx) error { return w.queueWhole(e.Kind, e.ID, local) })
+		return true, s.update(func(w *writeTx) error {
+			if err := w.queueWhole(e.Kind, e.ID, local); err != nil {
+				return err
+			}
+			return w.sentAgain(e.Kind, e.ID, local)
+		})
 	}
 	// The server's state, with this device's values where the server holds
 	// an older write of the field, saved at their own stamps (oldest
