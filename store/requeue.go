@@ -29,7 +29,9 @@ import (
 // replaced it) is left alone when the server had acknowledged it: no
 // conflict is made up, and nothing knowingly replaced comes back; when it
 // was never sent, it is pushed as concurrent with the server's, which
-// keeps it in a conflict record if it loses.
+// keeps it in a conflict record if it loses. A delete of a record the
+// restored server lacks is remembered and made again if another device sends
+// the record back (requeue_delete.go).
 
 const (
 	// pRequeue is "rq/<kind>/<id>" -> a stashed record.
@@ -335,11 +337,14 @@ func (s *Store) Requeue() (int, error) {
 			return true, nil
 		})
 	})
-	if err != nil || refetching || len(entries) == 0 {
+	if err != nil || refetching {
 		if err != nil {
 			err = fmt.Errorf("requeue: %w", err)
 		}
 		return 0, err
+	}
+	if len(entries) == 0 {
+		return 0, s.deleteAgain()
 	}
 	// Members first: a visit or follow-up needs its member.
 	order := map[domain.Kind]int{domain.KindMember: 0, domain.KindVisit: 1, domain.KindFollowUp: 2, KindConflict: 3}
@@ -370,7 +375,7 @@ func (s *Store) Requeue() (int, error) {
 			return n, fmt.Errorf("requeue: %w", err)
 		}
 	}
-	return n, nil
+	return n, s.deleteAgain()
 }
 
 func isRefusal(err error) bool {
@@ -404,8 +409,13 @@ func (s *Store) requeueOne(e stashed, pulled *seenRecord) (did bool, err error) 
 		}
 	}
 	if e.Deleted {
+		if !onServer {
+			// The restored server lacks it: the device that wrote it
+			// may send it again, and this delete must then hold.
+			return false, s.deleteLater(e.Kind, e.ID)
+		}
 		if !live {
-			return false, nil // the server has it deleted too, or never had it
+			return false, nil // the server has it deleted too
 		}
 		switch e.Kind {
 		case domain.KindVisit:

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"testing"
 
 	"leconsortium.coop/terrain/domain"
@@ -63,5 +64,54 @@ func TestRequeueSendsRefusedEditsOfARecordItSendsWhole(t *testing.T) {
 	}
 	if len(q) != 1 {
 		t.Errorf("quarantine = %+v, want the refusal the coordinator saw", q)
+	}
+}
+
+// TestRequeueDeletesAgainWhatComesBack: this device deleted a visit another
+// device recorded; the server is restored from a backup without the visit,
+// so the delete has nothing to act on after the refetch. When the author's
+// device sends the visit again (its own requeue), this device's delete must
+// still hold: it deletes the visit again (soak seed 1796698843794440997).
+func TestRequeueDeletesAgainWhatComesBack(t *testing.T) {
+	s, _, c := newStore(t)
+	m := newMember("Coopérative du Bic", "Rimouski", "01", domain.ConsumerCoop)
+	m.Normalize()
+	v := newVisit(m.ID, c.Today())
+	mustApply(t, s, Page{Cursor: 2, Epoch: "old", Changes: []Change{
+		changeOf(t, domain.KindMember, m.ID, m, 1, "central"),
+		changeOf(t, domain.KindVisit, v.ID, v, 2, "other-device"),
+	}}, nil)
+	if err := s.DeleteVisit(v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BeginRefetch(); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, Page{Cursor: 1, Epoch: "new", Changes: []Change{changeOf(t, domain.KindMember, m.ID, m, 1, "central")}}, nil)
+	if _, err := s.Requeue(); err != nil {
+		t.Fatal(err)
+	}
+	if ob := outbox(t, s); len(ob) != 0 {
+		t.Fatalf("outbox after the refetch = %+v, want nothing: the restored server lacks the visit", ob)
+	}
+	// The author's device sends it again.
+	mustApply(t, s, Page{Cursor: 2, Epoch: "new", Changes: []Change{changeOf(t, domain.KindVisit, v.ID, v, 2, "other-device")}}, nil)
+	if _, err := s.Requeue(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Visit(v.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("visit deleted here before the restore: %v, want ErrNotFound once it came back", err)
+	}
+	ob := outbox(t, s)
+	if len(ob) != 1 || !ob[0].Delete || ob[0].ID != v.ID {
+		t.Fatalf("outbox = %+v, want the delete of the visit", ob)
+	}
+	// Once done, it is not done again: the server's tombstone comes back.
+	mustApply(t, s, Page{AckedThrough: ob[0].Seq, Cursor: 3, Epoch: "new"}, nil)
+	if _, err := s.Requeue(); err != nil {
+		t.Fatal(err)
+	}
+	if ob := outbox(t, s); len(ob) != 0 {
+		t.Errorf("outbox after the delete was taken = %+v", ob)
 	}
 }
