@@ -97,15 +97,12 @@ func TestSimulation(t *testing.T) {
 }
 
 // openDefects are seeds of TestSimulation that fail on a defect found and
-// described, not yet fixed (docs/reliability.md, "Still open"): both are
-// restores from an older backup meeting a write the device re-sends. Such
+// described, not yet fixed (docs/reliability.md, "Still open"): a restore
+// from an older backup meeting a write the device re-sends. Such
 // a seed is reported, not failed, only while it fails with exactly the
 // problem described: any other problem in it, or in any other seed, still
 // fails the test. Remove an entry with its fix.
 var openDefects = map[uint64]string{
-	// A delete of a record the restored server lacks is dropped by
-	// Requeue; another device's Requeue brings the record back.
-	63: "deleted visit v-63-4 and the server still has it",
 	// A re-sent write of a device whose clock runs ahead beats the write
 	// that knowingly replaced it (the server clamps the re-sent stamp).
 	115: `replaced phone of m10 = "418 200-0028" by "418 200-0059", and the server holds "418 200-0028" again`,
