@@ -19,17 +19,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/terrain-coldstart.XXXXXX")"
 xvfb_pid=""
 app_pid=""
 
-stop() {
-	local pid=$1
-	[[ -n "$pid" ]] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+script=coldstart
+# shellcheck source=scripts/xvfb-lib.sh
+. scripts/xvfb-lib.sh
+
 cleanup() {
 	local status=$?
 	stop "$app_pid"
@@ -41,11 +34,7 @@ trap cleanup EXIT
 
 go build -tags "${APP_TAGS:-migrated_fynedo}" -o "$work/terrain" .
 
-fifo="$work/displayfd"
-mkfifo "$fifo"
-Xvfb -displayfd 3 -screen 0 "${size}x24" -nolisten tcp -noreset 3>"$fifo" 2>"$work/xvfb.log" &
-xvfb_pid=$!
-read -r -t 30 display <"$fifo"
+start_xvfb "$size"
 
 profile="${PROFILE:-$work/profile}"
 passphrase="${TERRAIN_PASSPHRASE:-demo-passphrase}"

@@ -48,17 +48,9 @@ xvfb_pid=""
 app_pid=""
 display=""
 
-stop() {
-	local pid=$1
-	[[ -n "$pid" ]] || return 0
-	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+script=screenshots
+# shellcheck source=scripts/xvfb-lib.sh
+. scripts/xvfb-lib.sh
 
 cleanup() {
 	local status=$?
@@ -73,21 +65,6 @@ trap 'exit 143' TERM
 
 # Xvfb picks a free display itself and writes its number once it accepts
 # connections, so two runs (or a developer's own X server) never collide.
-start_xvfb() {
-	local geometry=$1 fifo="$work/displayfd"
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	Xvfb -displayfd 3 -screen 0 "${geometry}x24" -nolisten tcp -noreset 3>"$fifo" 2>"$work/xvfb.log" &
-	xvfb_pid=$!
-	if ! read -r -t 30 display <"$fifo" || [[ -z "$display" ]]; then
-		cat "$work/xvfb.log" >&2
-		echo "screenshots: Xvfb did not start" >&2
-		exit 1
-	fi
-}
-
-# Waits until a top-level window whose title starts with $window_name is
-# mapped, failing early if the app exits first.
 wait_for_window() {
 	local deadline=$((SECONDS + window_timeout)) id
 	while ((SECONDS < deadline)); do
