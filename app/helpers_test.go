@@ -268,14 +268,14 @@ func (p *publisher) SignIn(_ context.Context, server, email, password string) er
 	}
 	s := p.State()
 	s.SignedIn = true
-	p.publish(s)
+	p.send(s)
 	return nil
 }
 
 func (p *publisher) SignOut(context.Context) error {
 	s := p.State()
 	s.SignedIn = false
-	p.publish(s)
+	p.send(s)
 	return nil
 }
 
@@ -283,8 +283,20 @@ func (p *publisher) Stop(context.Context) error { return nil }
 
 var errBadCredentials = errors.New("bad credentials")
 
-// publish sends s to every subscriber from a new goroutine and waits.
+// publish sends s to every subscriber from a new goroutine, waits, then
+// runs what they queued for the UI. Only the test goroutine may call it:
+// the UI queue is drained on the calling goroutine.
 func (p *publisher) publish(s engine.State) {
+	p.send(s)
+	uiq.drain()
+}
+
+// send is publish without running the UI queue, for the calls the app
+// makes from its own goroutines (SignIn, SignOut); the test's waitFor
+// drains it on the test goroutine. Draining there raced with the test's
+// reads of the widgets (Fyne's renderer cache: a fatal concurrent map
+// access in TestSignInFromSettings).
+func (p *publisher) send(s engine.State) {
 	p.mu.Lock()
 	p.state = s
 	fns := make([]func(engine.State), 0, len(p.fns))
@@ -300,5 +312,4 @@ func (p *publisher) publish(s engine.State) {
 		close(done)
 	}()
 	<-done
-	uiq.drain()
 }
